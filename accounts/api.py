@@ -1,0 +1,99 @@
+from django.contrib.auth import authenticate, login, logout
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts.serializers import (
+    SigninResponseSerializer,
+    SigninSerializer,
+    SignupResponseSerializer,
+    SignupSerializer,
+    UserSerializer,
+)
+from accounts.services import AlreadyRegistered, InvalidCredentials, user_signup
+from market.serializers import ParticipantSerializer
+
+
+def _start_session(request, user) -> str:
+    """Sign the user in on this browser (new session key) and return their API token."""
+    login(request._request, user, backend="django.contrib.auth.backends.ModelBackend")
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+class SignupView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "signup"
+
+    @extend_schema(request=SignupSerializer, responses={201: SignupResponseSerializer}, tags=["auth"])
+    def post(self, request):
+        serializer = SignupSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            participant = user_signup(
+                email=data["email"],
+                password=data["password"],
+                display_name=data["display_name"],
+                school=data["school"],
+            )
+        except AlreadyRegistered as exc:
+            message = (
+                "This team name is taken."
+                if exc.field == "display_name"
+                else "An account with this e-mail already exists."
+            )
+            raise serializers.ValidationError({exc.field: [message]}) from exc
+        user = participant.user
+        token = _start_session(request, user)
+        body = {
+            "user": UserSerializer(user).data,
+            "participant": ParticipantSerializer(participant).data,
+            "token": token,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class SigninView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "signin"
+
+    @extend_schema(request=SigninSerializer, responses={200: SigninResponseSerializer}, tags=["auth"])
+    def post(self, request):
+        serializer = SigninSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            email=serializer.validated_data["email"],
+            password=serializer.validated_data["password"],
+        )
+        if user is None:
+            raise InvalidCredentials("The e-mail or password is wrong.")
+        token = _start_session(request, user)
+        return Response({"user": UserSerializer(user).data, "token": token})
+
+
+class SignoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    def post(self, request):
+        Token.objects.filter(user=request.user).delete()
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: UserSerializer}, tags=["auth"])
+    def get(self, request):
+        return Response(UserSerializer(request.user).data)

@@ -1,0 +1,24 @@
+"""Settings for the test suite: the real settings with a fast password hasher.
+
+DATABASE_URL and REDIS_URL still choose the database and channel layer, so the same suite
+runs on SQLite with the in-memory layer and on PostgreSQL with Redis.
+"""
+
+import os
+
+os.environ["BRAINSTORM_IGNORE_DOTENV"] = "true"
+os.environ.setdefault("SECRET_KEY", "test-suite-only-key-not-used-anywhere-else-0123456789")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("OVERLAY_TOKEN", "test-overlay-token")
+
+from brainstorm.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Serve static files from the app folders: tests never run collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

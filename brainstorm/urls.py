@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from brainstorm.health import HealthView
+
+api_patterns = [
+    path("", include("accounts.urls")),
+    path("", include("market.urls")),
+    path("health", HealthView.as_view(), name="health"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+]
+
+handler400 = "brainstorm.views.bad_request"
+handler403 = "brainstorm.views.permission_denied"
+handler404 = "brainstorm.views.not_found"
+handler500 = "brainstorm.views.server_error"

@@ -1,0 +1,33 @@
+"""Error pages: problem details under /api/, the normal pages elsewhere."""
+
+from django.views import defaults
+
+from brainstorm.problems import problem_response
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request, exception=None):
+    if _is_api(request):
+        return problem_response(request, status=404, code="not_found", detail="Nothing is here.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return problem_response(request, status=500, code="server_error", detail="Something went wrong on our side.")
+    return defaults.server_error(request)
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return problem_response(request, status=400, code="bad_request", detail="The request could not be understood.")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if _is_api(request):
+        return problem_response(request, status=403, code="permission_denied", detail="You may not do this.")
+    return defaults.permission_denied(request, exception)

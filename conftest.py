@@ -1,0 +1,75 @@
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import Role, User
+from market.models import Participant
+from market.services import participant_create
+
+TEAM_PASSWORD = "correct-horse-battery"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests for one database are deselected (not skipped) on the other; CI runs both."""
+    other = "sqlite" if connection.vendor == "postgresql" else "postgres"
+    selected, deselected = [], []
+    for item in items:
+        (deselected if item.get_closest_marker(other) else selected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters live in the cache: each test starts with none.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def make_team(db):
+    counter = iter(range(1, 10_000))
+
+    def make(display_name: str | None = None, **fields) -> Participant:
+        n = next(counter)
+        user = User.objects.create_user(email=f"team{n}@school.test", password=TEAM_PASSWORD, role=Role.PARTICIPANT)
+        return participant_create(user=user, display_name=display_name or f"Team {n}", **fields)
+
+    return make
+
+
+@pytest.fixture
+def team(make_team) -> Participant:
+    return make_team("Bull Riders", school="SMA 1")
+
+
+@pytest.fixture
+def other_team(make_team) -> Participant:
+    return make_team("Bear Necessities", school="SMA 2")
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return User.objects.create_superuser(email="organiser@event.test", password="organiser-password-1")
+
+
+@pytest.fixture
+def team_api(team) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(team.user)
+    return client
+
+
+@pytest.fixture
+def admin_api(admin_user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    return client

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Container entry point for the Brainstorm image.
+#   web        (default) apply migrations, then serve HTTP/WebSocket/SSE with Daphne on :8000.
+#              Extra arguments are passed to Daphne, e.g. `web --verbosity 2`.
+#   anything else is run as given, e.g. `python manage.py createsuperuser`.
+set -eu
+
+if [ "$#" -eq 0 ]; then
+    set -- web
+fi
+
+case "$1" in
+    web)
+        shift
+        python manage.py migrate --noinput
+        # No --proxy-headers here: Daphne would then take the client address from
+        # X-Forwarded-For sent by anyone, bypassing the TRUSTED_PROXIES check (SPEC §10).
+        exec daphne -b 0.0.0.0 -p 8000 "$@" brainstorm.asgi:application
+        ;;
+    *)
+        exec "$@"
+        ;;
+esac

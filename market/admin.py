@@ -1,0 +1,190 @@
+from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+from market.models import (
+    AuditEntry,
+    Company,
+    DailyValue,
+    EventSettings,
+    Holding,
+    Participant,
+    PricePoint,
+    TradingDay,
+    Transaction,
+)
+from market.services import participant_create
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the trade engine and the services: visible, never hand-edited."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(EventSettings)
+class EventSettingsAdmin(admin.ModelAdmin):
+    fields = [
+        "name",
+        "starting_cash",
+        "lot_size",
+        "buy_fee_rate",
+        "sell_fee_rate",
+        "leaderboard_visible",
+        "signup_open",
+        "updated_at",
+    ]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        # One row: go straight to it.
+        settings = EventSettings.load()
+        return HttpResponseRedirect(reverse("admin:market_eventsettings_change", args=[settings.pk]))
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    list_display = ["ticker", "name", "current_price", "previous_price", "change_pct", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["ticker", "name"]
+    readonly_fields = ["created_at", "updated_at"]
+    fields = ["ticker", "name", "description", "financials", "current_price", "previous_price", "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Prices of an existing company change only through the price service (history, audit, live push).
+        if obj is not None:
+            return [*self.readonly_fields, "current_price", "previous_price"]
+        return self.readonly_fields
+
+    @admin.display(description="change %")
+    def change_pct(self, company: Company) -> str:
+        change = (company.current_price - company.previous_price) / company.previous_price * 100
+        return f"{change:+.2f}%"
+
+
+class HoldingInline(admin.TabularInline):
+    model = Holding
+    fields = ["company", "quantity", "average_cost"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Participant)
+class ParticipantAdmin(admin.ModelAdmin):
+    list_display = [
+        "display_name",
+        "school",
+        "email",
+        "cash",
+        "portfolio_value",
+        "trade_count",
+        "is_frozen",
+        "created_at",
+    ]
+    list_filter = ["is_frozen", "school"]
+    search_fields = ["display_name", "school", "user__email"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    inlines = [HoldingInline]
+    readonly_fields = ["cash", "portfolio_value", "trade_count", "last_trade_at", "created_at", "updated_at"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "display_name", "school", "starting_cash"]
+        return ["user", "display_name", "school", "is_frozen", "starting_cash", *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # Cash moves only through trades and logged adjustments.
+        return [*self.readonly_fields, "user", "starting_cash"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        created = participant_create(
+            user=obj.user,
+            display_name=obj.display_name,
+            school=obj.school,
+            starting_cash=form.cleaned_data.get("starting_cash"),
+        )
+        obj.pk = created.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    @admin.display(description="e-mail", ordering="user__email")
+    def email(self, participant: Participant) -> str:
+        return participant.user.email
+
+
+@admin.register(Holding)
+class HoldingAdmin(ReadOnlyAdmin):
+    list_display = ["participant", "company", "quantity", "average_cost"]
+    list_filter = ["company"]
+    search_fields = ["participant__display_name", "company__ticker"]
+    list_select_related = ["participant", "company"]
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "participant", "type", "company", "quantity", "price", "total", "fee", "day"]
+    list_filter = ["type", "day", "company"]
+    search_fields = ["participant__display_name", "participant__user__email", "company__ticker", "id"]
+    list_select_related = ["participant", "company"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(PricePoint)
+class PricePointAdmin(ReadOnlyAdmin):
+    list_display = ["at", "company", "price", "day"]
+    list_filter = ["company", "day"]
+    search_fields = ["company__ticker", "company__name"]
+    list_select_related = ["company"]
+    date_hierarchy = "at"
+
+
+@admin.register(TradingDay)
+class TradingDayAdmin(admin.ModelAdmin):
+    list_display = ["number", "scheduled_open_at", "scheduled_close_at", "opened_at", "closed_at", "status"]
+    readonly_fields = ["opened_at", "closed_at"]
+    fields = ["number", "scheduled_open_at", "scheduled_close_at", "opened_at", "closed_at"]
+
+    @admin.display(description="status")
+    def status(self, day: TradingDay) -> str:
+        if day.is_open:
+            return "open"
+        return "closed" if day.closed_at else "not started"
+
+
+@admin.register(DailyValue)
+class DailyValueAdmin(ReadOnlyAdmin):
+    list_display = ["day", "participant", "value", "cash", "at"]
+    list_filter = ["day"]
+    search_fields = ["participant__display_name"]
+    list_select_related = ["participant"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor", "action", "target"]
+    list_filter = ["action"]
+    search_fields = ["action", "target", "actor__email"]
+    list_select_related = ["actor"]
+    date_hierarchy = "at"
