@@ -30,7 +30,7 @@ install: $(STAMP)
 run: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "Serving Brainstorm on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "Serving Brainstorm: admin http://$(HOST):$(PORT)/admin/ · API docs http://$(HOST):$(PORT)/api/docs/"
 	$(BIN)/daphne -b $(HOST) -p $(PORT) brainstorm.asgi:application
 
 # DATABASE_URL and REDIS_URL choose the database and channel layer (SQLite and in-memory when unset).

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, ReadOnlyPasswordHashField
+from django.contrib.auth.models import Group
 
 from accounts.models import User
 
@@ -67,3 +68,7 @@ class UserAdmin(DjangoUserAdmin):
     def team(self, user: User) -> str:
         participant = getattr(user, "participant", None)
         return participant.display_name if participant else "—"
+
+
+# Roles decide access; Django's groups and permissions are not used.
+admin.site.unregister(Group)

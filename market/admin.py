@@ -105,6 +105,9 @@ class ParticipantAdmin(admin.ModelAdmin):
     inlines = [HoldingInline]
     readonly_fields = ["cash", "portfolio_value", "trade_count", "last_trade_at", "created_at", "updated_at"]
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["user", "display_name", "school", "starting_cash"]
@@ -115,6 +118,13 @@ class ParticipantAdmin(admin.ModelAdmin):
             return []
         # Cash moves only through trades and logged adjustments.
         return [*self.readonly_fields, "user", "starting_cash"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "starting_cash" and field is not None:
+            field.required = False
+            field.help_text = "Leave empty for the event's starting cash."
+        return field
 
     def save_model(self, request, obj, form, change):
         if change:

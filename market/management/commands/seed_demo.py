@@ -106,7 +106,8 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates accounts with public passwords; it runs only with DEBUG on.")
         with transaction.atomic():
             counts = self._seed()
-        self.stdout.write(self.style.SUCCESS("Demo data ready: " + ", ".join(f"{n} {k}" for k, n in counts.items())))
+        added = ", ".join(f"{name}: {n}" for name, n in counts.items())
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready (added {added})."))
         self.stdout.write("")
         self.stdout.write("Logins (e-mail / password):")
         self.stdout.write(f"  organiser  {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}   → /admin/")
