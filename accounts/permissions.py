@@ -8,7 +8,7 @@ class IsParticipant(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.role == Role.PARTICIPANT)
+        return bool(user and user.is_authenticated and user.role == Role.PARTICIPANT and hasattr(user, "participant"))
 
 
 class IsAdmin(BasePermission):

@@ -23,10 +23,24 @@ class DomainError(Exception):
     status = 409
     title = "Request refused"
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+    def __init__(self, detail: str | None = None, *, errors: dict[str, list[str]] | None = None, **extra: Any) -> None:
         self.detail = detail or self.title
+        self.errors = errors
         self.extra = extra
         super().__init__(self.detail)
+
+    def as_problem(self) -> dict[str, Any]:
+        return problem(
+            status=self.status, code=self.code, title=self.title, detail=self.detail, errors=self.errors, **self.extra
+        )
+
+
+class InvalidInput(DomainError):
+    """Input that is well-formed but breaks a rule only the service can check (lot size, unknown ticker)."""
+
+    code = "validation_error"
+    status = 400
+    title = "Bad request"
 
 
 def problem(
@@ -85,8 +99,7 @@ _TITLES = {
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         set_rollback()
-        body = problem(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **exc.extra)
-        return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
+        return Response(exc.as_problem(), status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

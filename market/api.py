@@ -1,11 +1,314 @@
-from rest_framework import mixins, viewsets
+import re
 
-from accounts.permissions import IsAdmin
-from market.models import Participant
-from market.serializers import AdminParticipantSerializer
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from accounts.models import Role, User
+from accounts.permissions import IsAdmin, IsParticipant
+from brainstorm.problems import PROBLEM_CONTENT_TYPE, DomainError
+from market import selectors, services
+from market.errors import CompanyHasTrades, LeaderboardHidden
+from market.idempotency import MAX_KEY_LENGTH, fingerprint, idempotent_call
+from market.models import Company, EventSettings, Participant, Transaction
+from market.serializers import (
+    AdminCompanySerializer,
+    AdminParticipantCreateSerializer,
+    AdminParticipantSerializer,
+    AdminParticipantUpdateSerializer,
+    AdminTransactionSerializer,
+    CashAdjustmentSerializer,
+    CompanyDetailSerializer,
+    CompanySerializer,
+    LeaderboardEntrySerializer,
+    MarketSerializer,
+    PortfolioSerializer,
+    TradeRequestSerializer,
+    TradeResponseSerializer,
+    TransactionSerializer,
+)
+
+TICKER_IN_URL = r"[A-Za-z0-9.]{1,10}"
+IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}$")
 
 
-class AdminParticipantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TradeThrottle(UserRateThrottle):
+    scope = "trades"
+
+
+# Reads for everyone signed in
+
+
+class CompanyViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsAuthenticated]
+    queryset = Company.objects.order_by("ticker")
+    lookup_field = "ticker"
+    lookup_value_regex = TICKER_IN_URL
+
+    def get_serializer_class(self):
+        return CompanyDetailSerializer if self.action == "retrieve" else CompanySerializer
+
+    def get_object(self):
+        return get_object_or_404(Company, ticker=self.kwargs["ticker"].upper())
+
+
+class MarketView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=MarketSerializer, tags=["market"])
+    def get(self, request):
+        return Response(MarketSerializer(selectors.market_state()).data)
+
+
+class LeaderboardView(GenericAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = LeaderboardEntrySerializer
+
+    def get_queryset(self):
+        return selectors.leaderboard()
+
+    @extend_schema(responses=LeaderboardEntrySerializer(many=True), tags=["market"])
+    def get(self, request):
+        if not request.user.is_staff and not EventSettings.load().leaderboard_visible:
+            raise LeaderboardHidden("The organisers have hidden the leaderboard for now.")
+        page = self.paginate_queryset(self.get_queryset())
+        entries = [selectors.leaderboard_entry(team) for team in page]
+        return self.get_paginated_response(LeaderboardEntrySerializer(entries, many=True).data)
+
+
+# A team's own
+
+
+class PortfolioView(APIView):
+    permission_classes = [IsParticipant]
+
+    @extend_schema(responses=PortfolioSerializer, tags=["trading"])
+    def get(self, request):
+        return Response(PortfolioSerializer(selectors.portfolio(request.user.participant)).data)
+
+
+class TransactionsView(GenericAPIView):
+    permission_classes = [IsParticipant]
+    serializer_class = TransactionSerializer
+
+    def get_throttles(self):
+        return [TradeThrottle()] if self.request.method == "POST" else []
+
+    def get_queryset(self):
+        return (
+            Transaction.objects.filter(participant=self.request.user.participant)
+            .select_related("company")
+            .order_by("-created_at", "-id")
+        )
+
+    @extend_schema(responses=TransactionSerializer(many=True), tags=["trading"])
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(TransactionSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=TradeRequestSerializer,
+        responses={201: TradeResponseSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Up to 255 visible ASCII characters. A repeat gets the first answer.",
+            )
+        ],
+        tags=["trading"],
+    )
+    def post(self, request):
+        participant = request.user.participant
+        data = request.data
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return Response(self._trade(participant, data, None), status=status.HTTP_201_CREATED)
+        if not IDEMPOTENCY_KEY.match(key):
+            raise serializers.ValidationError(
+                {"Idempotency-Key": [f"Use 1 to {MAX_KEY_LENGTH} visible ASCII characters."]}
+            )
+
+        def call() -> tuple[int, dict]:
+            try:
+                return status.HTTP_201_CREATED, self._trade(participant, data, key)
+            except DomainError as refusal:
+                return refusal.status, refusal.as_problem()
+
+        code, body, replayed = idempotent_call(
+            participant=participant, key=key, fingerprint=fingerprint(data), call=call
+        )
+        response = Response(body, status=code, content_type=PROBLEM_CONTENT_TYPE if code >= 400 else None)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+    @staticmethod
+    def _trade(participant: Participant, data, key: str | None) -> dict:
+        request = TradeRequestSerializer(data=data)
+        request.is_valid(raise_exception=True)
+        order = request.validated_data
+        with transaction.atomic():
+            trade = services.trade_execute(
+                participant=participant,
+                company=order["ticker"],
+                side=order["type"],
+                quantity=order["quantity"],
+                expected_price=order.get("expected_price"),
+                idempotency_key=key,
+            )
+            portfolio = selectors.portfolio(participant)
+        return TradeResponseSerializer({"transaction": trade, "portfolio": portfolio}).data
+
+
+# Organisers
+
+
+class AdminCompanyViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsAdmin]
+    serializer_class = AdminCompanySerializer
+    queryset = Company.objects.order_by("ticker")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.company_create(by=self.request.user, **serializer.validated_data)
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        changes = dict(serializer.validated_data)
+        new_price = changes.pop("current_price", None)
+        company = serializer.instance
+        if changes:
+            for name, value in changes.items():
+                setattr(company, name, value)
+            company.save(update_fields=[*changes, "updated_at"])
+            services.audit(
+                by=self.request.user,
+                action="company_update",
+                target=f"company:{company.ticker}",
+                fields=sorted(changes),
+            )
+        if new_price is not None:
+            company = services.price_set(company=company, price=new_price, by=self.request.user)
+        serializer.instance = company
+
+    def perform_destroy(self, instance):
+        try:
+            with transaction.atomic():
+                services.audit(by=self.request.user, action="company_delete", target=f"company:{instance.ticker}")
+                instance.delete()
+        except ProtectedError as exc:
+            raise CompanyHasTrades(
+                f"{instance.ticker} has been traded or held; deactivate it instead (is_active false)."
+            ) from exc
+
+
+class AdminParticipantViewSet(viewsets.ModelViewSet):
     permission_classes = [IsAdmin]
     serializer_class = AdminParticipantSerializer
     queryset = Participant.objects.select_related("user").order_by("display_name")
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    @extend_schema(request=AdminParticipantCreateSerializer, responses={201: AdminParticipantSerializer})
+    def create(self, request, *args, **kwargs):
+        form = AdminParticipantCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        with transaction.atomic():
+            user = User.objects.create_user(email=data["email"], password=data["password"], role=Role.PARTICIPANT)
+            team = services.participant_create(
+                user=user, display_name=data["display_name"], school=data["school"], starting_cash=data["starting_cash"]
+            )
+            services.audit(by=request.user, action="participant_create", target=f"participant:{team.pk}")
+        return Response(AdminParticipantSerializer(team).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AdminParticipantUpdateSerializer, responses=AdminParticipantSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        team = self.get_object()
+        form = AdminParticipantUpdateSerializer(team, data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        changes = dict(form.validated_data)
+        frozen = changes.pop("is_frozen", None)
+        with transaction.atomic():
+            if changes:
+                Participant.objects.filter(pk=team.pk).update(**changes)
+                services.audit(
+                    by=request.user,
+                    action="participant_update",
+                    target=f"participant:{team.pk}",
+                    fields=sorted(changes),
+                )
+            if frozen is not None:
+                services.participant_freeze(participant=team, frozen=frozen, by=request.user)
+        team.refresh_from_db()
+        return Response(AdminParticipantSerializer(team).data)
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            services.audit(
+                by=self.request.user,
+                action="participant_delete",
+                target=f"participant:{instance.pk}",
+                display_name=instance.display_name,
+            )
+            instance.user.delete()  # the team goes with its account
+
+    @extend_schema(request=CashAdjustmentSerializer, responses=AdminParticipantSerializer)
+    @action(detail=True, methods=["post"], url_path="adjust-cash")
+    def adjust_cash(self, request, pk=None):
+        team = self.get_object()
+        form = CashAdjustmentSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.cash_adjust(participant=team, by=request.user, **form.validated_data)
+        team.refresh_from_db()
+        return Response(AdminParticipantSerializer(team).data)
+
+
+class AdminTransactionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every trade, newest first. Filters: ?participant=<id>&ticker=&day=&type=."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = AdminTransactionSerializer
+
+    def get_queryset(self):
+        trades = Transaction.objects.select_related("company", "participant").order_by("-created_at", "-id")
+        params = self.request.query_params
+        try:
+            if params.get("participant"):
+                trades = trades.filter(participant_id=serializers.UUIDField().to_internal_value(params["participant"]))
+            if params.get("day"):
+                trades = trades.filter(day=serializers.IntegerField(min_value=0).to_internal_value(params["day"]))
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"query": exc.detail}) from exc
+        if params.get("ticker"):
+            trades = trades.filter(company__ticker=params["ticker"].upper())
+        if params.get("type"):
+            trades = trades.filter(type=params["type"])
+        return trades
+
+
+class AdminMarketOpenView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses=MarketSerializer, tags=["admin"])
+    def post(self, request):
+        services.market_open(by=request.user)
+        return Response(MarketSerializer(selectors.market_state()).data)
+
+
+class AdminMarketCloseView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses=MarketSerializer, tags=["admin"])
+    def post(self, request):
+        services.market_close(by=request.user)
+        return Response(MarketSerializer(selectors.market_state()).data)

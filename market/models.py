@@ -2,6 +2,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -84,7 +85,10 @@ class Company(models.Model):
     )
     description = models.TextField(blank=True, default="")
     financials = models.JSONField(
-        blank=True, default=dict, help_text="Free-form figures by year: revenue, profit, growth, market share…"
+        encoder=DjangoJSONEncoder,
+        blank=True,
+        default=dict,
+        help_text="Free-form figures by year: revenue, profit, growth, market share…",
     )
     current_price = _positive_price()
     previous_price = _positive_price(help_text="The last close; change is measured against it.")
@@ -294,7 +298,7 @@ class AuditEntry(models.Model):
     )
     action = models.TextField()
     target = models.TextField(blank=True, default="", help_text="What it was done to, e.g. company:ACME.")
-    data = models.JSONField(blank=True, default=dict)
+    data = models.JSONField(encoder=DjangoJSONEncoder, blank=True, default=dict)
 
     class Meta:
         db_table = "audit_log"
@@ -303,3 +307,41 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.target}"
+
+
+class CashAdjustment(models.Model):
+    """Cash an organiser added or removed outside trading (a prize, a penalty, a correction)."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="cash_adjustments")
+    amount = models.DecimalField(max_digits=16, decimal_places=2, help_text="Positive adds cash, negative removes.")
+    reason = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "cash_adjustments"
+        ordering = ["-at"]
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="cash_adjustments_amount_not_0")]
+
+    def __str__(self) -> str:
+        return f"{self.participant} {self.amount:+}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a team's request sent with an `Idempotency-Key`, replayed to its copies."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="idempotency_records")
+    key = models.TextField()
+    fingerprint = models.TextField(help_text="Hash of the request body; the same key with another body is refused.")
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "idempotency_keys"
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "key"], name="idempotency_keys_unique_per_participant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} {self.key}"

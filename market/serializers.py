@@ -1,6 +1,15 @@
+from decimal import Decimal
+
 from rest_framework import serializers
 
-from market.models import Participant
+from accounts.models import User
+from brainstorm.serializers import StrictIntegerField, StrictSerializer
+from market.models import MAX_QUANTITY, TICKER_PATTERN, Company, Participant, TradeType, Transaction
+from market.money import percent
+
+
+def _money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=2, read_only=True, **kwargs)
 
 
 class ParticipantSerializer(serializers.ModelSerializer):
@@ -25,3 +34,191 @@ class AdminParticipantSerializer(ParticipantSerializer):
     class Meta(ParticipantSerializer.Meta):
         fields = [*ParticipantSerializer.Meta.fields, "email", "trade_count", "last_trade_at"]
         read_only_fields = fields
+
+
+class AdminParticipantCreateSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+    display_name = serializers.CharField(max_length=80)
+    school = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    starting_cash = serializers.DecimalField(
+        max_digits=16, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True, default=None
+    )
+
+    def validate_email(self, value: str) -> str:
+        if User.objects.filter(email__iexact=value).exists():
+            raise serializers.ValidationError("An account with this e-mail already exists.")
+        return value
+
+    def validate_display_name(self, value: str) -> str:
+        if Participant.objects.filter(display_name__iexact=value).exists():
+            raise serializers.ValidationError("This team name is taken.")
+        return value
+
+
+class AdminParticipantUpdateSerializer(StrictSerializer):
+    display_name = serializers.CharField(max_length=80, required=False)
+    school = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    is_frozen = serializers.BooleanField(required=False)
+
+    def validate_display_name(self, value: str) -> str:
+        taken = Participant.objects.filter(display_name__iexact=value).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("This team name is taken.")
+        return value
+
+
+class CashAdjustmentSerializer(StrictSerializer):
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    reason = serializers.CharField(max_length=500)
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    price = serializers.DecimalField(source="current_price", max_digits=14, decimal_places=2, read_only=True)
+    change = serializers.SerializerMethodField()
+    change_pct = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Company
+        fields = ["id", "ticker", "name", "description", "price", "previous_price", "change", "change_pct", "is_active"]
+        read_only_fields = fields
+
+    def get_change(self, company: Company) -> str:
+        return str(company.current_price - company.previous_price)
+
+    def get_change_pct(self, company: Company) -> str:
+        return str(percent(company.current_price - company.previous_price, company.previous_price))
+
+
+class PricePointSerializer(serializers.Serializer):
+    price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    at = serializers.DateTimeField()
+    day = serializers.IntegerField(allow_null=True)
+
+
+class CompanyDetailSerializer(CompanySerializer):
+    history = serializers.SerializerMethodField()
+
+    class Meta(CompanySerializer.Meta):
+        fields = [*CompanySerializer.Meta.fields, "financials", "history"]
+        read_only_fields = fields
+
+    def get_history(self, company: Company) -> list[dict]:
+        from market.selectors import company_history
+
+        return PricePointSerializer(company_history(company), many=True).data
+
+
+class AdminCompanySerializer(CompanyDetailSerializer):
+    """Organisers read the full company and write it; `current_price` goes through price_set."""
+
+    ticker = serializers.RegexField(TICKER_PATTERN, max_length=10)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True, required=False, default="")
+    financials = serializers.JSONField(required=False, default=dict)
+    current_price = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), write_only=True
+    )
+    previous_price = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), required=False
+    )
+    is_active = serializers.BooleanField(required=False, default=True)
+
+    class Meta(CompanyDetailSerializer.Meta):
+        fields = [*CompanyDetailSerializer.Meta.fields, "current_price", "created_at"]
+        read_only_fields = ["id", "price", "change", "change_pct", "history", "created_at"]
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - {name for name, field in self.fields.items() if not field.read_only})
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown or read-only field."] for name in unknown})
+        return super().to_internal_value(data)
+
+    def validate_ticker(self, value: str) -> str:
+        taken = Company.objects.filter(ticker=value)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("A company with this ticker exists.")
+        return value
+
+    def validate_financials(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Financials must be an object (for example, figures by year).")
+        return value
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    ticker = serializers.CharField(source="company.ticker", read_only=True)
+    total = serializers.DecimalField(max_digits=24, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = Transaction
+        fields = ["id", "ticker", "type", "quantity", "price", "total", "fee", "day", "created_at"]
+        read_only_fields = fields
+
+
+class AdminTransactionSerializer(TransactionSerializer):
+    participant = serializers.UUIDField(source="participant_id", read_only=True)
+    team = serializers.CharField(source="participant.display_name", read_only=True)
+
+    class Meta(TransactionSerializer.Meta):
+        fields = [*TransactionSerializer.Meta.fields, "participant", "team"]
+        read_only_fields = fields
+
+
+class TradeRequestSerializer(StrictSerializer):
+    ticker = serializers.CharField(max_length=10)
+    type = serializers.ChoiceField(choices=TradeType.choices)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
+    expected_price = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True
+    )
+
+    def validate_ticker(self, value: str) -> Company:
+        company = Company.objects.filter(ticker=value.strip().upper()).first()
+        if company is None:
+            raise serializers.ValidationError("No company has this ticker.")
+        return company
+
+
+class HoldingSerializer(serializers.Serializer):
+    ticker = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    average_cost = _money()
+    price = _money()
+    value = _money()
+    unrealized_pl = _money()
+
+
+class PortfolioSerializer(serializers.Serializer):
+    cash = _money()
+    starting_cash = _money()
+    holdings = HoldingSerializer(many=True)
+    holdings_value = _money()
+    total_value = _money()
+    return_pct = _money()
+    rank = serializers.IntegerField()
+
+
+class TradeResponseSerializer(serializers.Serializer):
+    transaction = TransactionSerializer()
+    portfolio = PortfolioSerializer()
+
+
+class LeaderboardEntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    display_name = serializers.CharField()
+    school = serializers.CharField()
+    total_value = _money()
+    return_pct = _money()
+    trades = serializers.IntegerField()
+
+
+class MarketSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["open", "closed"])
+    day = serializers.IntegerField()
+    opened_at = serializers.DateTimeField(allow_null=True)
+    closes_at = serializers.DateTimeField(allow_null=True)

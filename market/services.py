@@ -1,12 +1,74 @@
-"""The market's state changes. Every function here is the only way its change happens."""
+"""The market's state changes: bells, prices, trades, teams. Each is one database transaction.
 
+Locking order, the same everywhere so nothing deadlocks:
+  event settings (the bell) → trading day → company → participants (by id) → holdings.
+A trade locks its participant, then share-locks the open day (so the closing bell waits for
+trades under way and no trade slips in after it), then reads the company's price without a
+lock (a price change never waits for trades, nor trades for each other on a hot stock).
+"""
+
+from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.models import User
-from market.models import EventSettings, Participant
-from market.money import money
+from brainstorm.problems import InvalidInput
+from market.errors import (
+    CompanyInactive,
+    InsufficientFunds,
+    InsufficientShares,
+    MarketAlreadyClosed,
+    MarketAlreadyOpen,
+    MarketClosed,
+    ParticipantFrozen,
+    PriceChanged,
+)
+from market.models import (
+    MAX_QUANTITY,
+    AuditEntry,
+    CashAdjustment,
+    Company,
+    DailyValue,
+    EventSettings,
+    Holding,
+    Participant,
+    PricePoint,
+    TradeType,
+    TradingDay,
+    Transaction,
+)
+from market.money import ZERO, average_cost, money
+
+MAX_PRICE = Decimal("999999999999.99")  # NUMERIC(14,2)
+MAX_CASH = Decimal("99999999999999.99")  # NUMERIC(16,2)
+
+
+def audit(*, by: User | None, action: str, target: str = "", **data) -> AuditEntry:
+    return AuditEntry.objects.create(actor=by, action=action, target=target, data=data)
+
+
+def _money_field() -> DecimalField:
+    return DecimalField(max_digits=18, decimal_places=2)
+
+
+def revalue(participants: QuerySet) -> int:
+    """Set portfolio_value = cash + holdings at current prices, in one UPDATE."""
+    holdings_value = (
+        Holding.objects.filter(participant=OuterRef("pk"))
+        .values("participant")
+        .annotate(value=Sum(F("quantity") * F("company__current_price"), output_field=_money_field()))
+        .values("value")
+    )
+    return participants.update(
+        portfolio_value=F("cash") + Coalesce(Subquery(holdings_value), Value(ZERO), output_field=_money_field())
+    )
+
+
+# Teams
 
 
 @transaction.atomic
@@ -17,6 +79,8 @@ def participant_create(
     if starting_cash is None:
         starting_cash = EventSettings.load().starting_cash
     cash = money(starting_cash)
+    if cash < 0 or cash > MAX_CASH:
+        raise InvalidInput("Starting cash is out of range.", errors={"starting_cash": ["Out of range."]})
     return Participant.objects.create(
         user=user,
         display_name=display_name,
@@ -25,3 +89,253 @@ def participant_create(
         starting_cash=cash,
         portfolio_value=cash,
     )
+
+
+@transaction.atomic
+def participant_freeze(*, participant: Participant, frozen: bool = True, by: User | None) -> Participant:
+    updated = Participant.objects.filter(pk=participant.pk).exclude(is_frozen=frozen).update(is_frozen=frozen)
+    if updated:
+        audit(by=by, action="participant_freeze" if frozen else "participant_unfreeze", target=_team(participant))
+    participant.refresh_from_db()
+    return participant
+
+
+@transaction.atomic
+def cash_adjust(*, participant: Participant, amount: Decimal, reason: str, by: User | None) -> CashAdjustment:
+    """Add (or, negative, remove) cash outside trading; logged, never below zero."""
+    amount = money(amount)
+    if amount == 0:
+        raise InvalidInput("The amount must not be zero.", errors={"amount": ["Must not be zero."]})
+    if not reason.strip():
+        raise InvalidInput("Say why the cash changes.", errors={"reason": ["This field may not be blank."]})
+    locked = Participant.objects.select_for_update().get(pk=participant.pk)
+    new_cash = locked.cash + amount
+    if new_cash < 0:
+        raise InsufficientFunds(f"The team has {locked.cash} and cannot lose {-amount}.", cash=str(locked.cash))
+    if new_cash > MAX_CASH:
+        raise InvalidInput("The resulting cash is out of range.", errors={"amount": ["Too large."]})
+    adjustment = CashAdjustment.objects.create(participant=locked, amount=amount, reason=reason.strip(), by=by)
+    Participant.objects.filter(pk=locked.pk).update(cash=new_cash)
+    revalue(Participant.objects.filter(pk=locked.pk))
+    audit(by=by, action="cash_adjust", target=_team(locked), amount=str(amount), reason=reason.strip())
+    return adjustment
+
+
+def _team(participant: Participant) -> str:
+    return f"participant:{participant.pk}"
+
+
+# Bells
+
+
+def open_day() -> TradingDay | None:
+    return TradingDay.objects.filter(opened_at__isnull=False, closed_at__isnull=True).first()
+
+
+def _open_day_share_locked() -> TradingDay | None:
+    """The open day, share-locked on PostgreSQL so the closing bell waits for this transaction."""
+    if connection.vendor != "postgresql":
+        return open_day()  # SQLite: IMMEDIATE transactions already serialise every writer
+    days = list(
+        TradingDay.objects.raw("SELECT * FROM trading_days WHERE opened_at IS NOT NULL AND closed_at IS NULL FOR SHARE")
+    )
+    return days[0] if days else None
+
+
+def current_day_number() -> int | None:
+    """The open day, else the last day that opened: the day a price change belongs to."""
+    day = TradingDay.objects.filter(opened_at__isnull=False).order_by("-number").first()
+    return day.number if day else None
+
+
+def market_open(*, by: User | None, now: datetime | None = None) -> TradingDay:
+    """Ring the start bell: the next trading day opens."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            EventSettings.load()
+            EventSettings.objects.select_for_update().get(pk=1)  # the bell is rung by one at a time
+            if open_day() is not None:
+                raise MarketAlreadyOpen("Day is already open.")
+            day = TradingDay.objects.filter(opened_at__isnull=True).order_by("number").first()
+            if day is None:
+                last = TradingDay.objects.order_by("-number").values_list("number", flat=True).first() or 0
+                day = TradingDay(number=last + 1)
+            day.opened_at = now
+            day.save()
+            audit(by=by, action="market_open", target=f"day:{day.number}")
+    except IntegrityError as exc:  # a concurrent bell on a database without row locks
+        raise MarketAlreadyOpen("Day is already open.") from exc
+    return day
+
+
+@transaction.atomic
+def market_close(*, by: User | None, now: datetime | None = None) -> TradingDay:
+    """Ring the end bell: the day closes, closes become previous prices, each team's value is kept."""
+    now = now or timezone.now()
+    EventSettings.load()
+    EventSettings.objects.select_for_update().get(pk=1)
+    day = TradingDay.objects.select_for_update().filter(opened_at__isnull=False, closed_at__isnull=True).first()
+    if day is None:
+        raise MarketAlreadyClosed("No trading day is open.")
+    # Trades under way hold a share lock on the day row: taking it for update waited for them.
+    day.closed_at = max(now, day.opened_at)
+    day.save(update_fields=["closed_at"])
+    Company.objects.update(previous_price=F("current_price"))
+    DailyValue.objects.filter(day=day.number).delete()
+    DailyValue.objects.bulk_create(
+        [
+            DailyValue(participant_id=pk, day=day.number, cash=cash, value=value, at=day.closed_at)
+            for pk, cash, value in Participant.objects.values_list("pk", "cash", "portfolio_value")
+        ],
+        batch_size=1000,
+    )
+    audit(by=by, action="market_close", target=f"day:{day.number}")
+    return day
+
+
+# Prices
+
+
+def _check_price(price: Decimal, field: str = "current_price") -> Decimal:
+    price = money(price)
+    if price <= 0 or price > MAX_PRICE:
+        raise InvalidInput(
+            "The price must be above 0 and at most 999,999,999,999.99.", errors={field: ["Out of range."]}
+        )
+    return price
+
+
+@transaction.atomic
+def company_create(
+    *,
+    by: User | None,
+    ticker: str,
+    name: str,
+    current_price: Decimal,
+    previous_price: Decimal | None = None,
+    description: str = "",
+    financials: dict | None = None,
+    is_active: bool = True,
+) -> Company:
+    price = _check_price(current_price)
+    previous = _check_price(previous_price, "previous_price") if previous_price is not None else price
+    company = Company.objects.create(
+        ticker=ticker,
+        name=name,
+        description=description,
+        financials=financials or {},
+        current_price=price,
+        previous_price=previous,
+        is_active=is_active,
+    )
+    PricePoint.objects.create(company=company, price=price, at=company.created_at, day=current_day_number())
+    audit(by=by, action="company_create", target=f"company:{ticker}", price=str(price))
+    return company
+
+
+@transaction.atomic
+def price_set(*, company: Company, price: Decimal, by: User | None, now: datetime | None = None) -> Company:
+    """Change a company's price: history row, every holder revalued, audit entry."""
+    price = _check_price(price)
+    now = now or timezone.now()
+    locked = Company.objects.select_for_update().get(pk=company.pk)
+    old = locked.current_price
+    if price == old:
+        return locked
+    locked.current_price = price
+    locked.save(update_fields=["current_price", "updated_at"])
+    PricePoint.objects.create(company=locked, price=price, at=now, day=current_day_number())
+    # Lock the holders (in id order) before revaluing, so the UPDATE's fresh snapshot sees
+    # holdings changed by trades that were under way.
+    holder_ids = list(
+        Participant.objects.filter(holdings__company=locked, holdings__quantity__gt=0)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    revalue(Participant.objects.filter(pk__in=holder_ids))
+    audit(by=by, action="price_set", target=f"company:{locked.ticker}", old=str(old), new=str(price))
+    return locked
+
+
+# Trades
+
+
+def trade_execute(
+    *,
+    participant: Participant,
+    company: Company,
+    side: str,
+    quantity: int,
+    expected_price: Decimal | None = None,
+    idempotency_key: str | None = None,
+) -> Transaction:
+    """Buy or sell at the company's current price, atomically and serialised per team."""
+    if side not in TradeType.values:
+        raise InvalidInput("Type must be buy or sell.", errors={"type": ["Must be buy or sell."]})
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput("Quantity is out of range.", errors={"quantity": ["Must be a whole number from 1."]})
+    now = timezone.now()
+    with transaction.atomic():
+        team = Participant.objects.select_for_update().get(pk=participant.pk)
+        day = _open_day_share_locked()
+        if day is None:
+            raise MarketClosed("Market is closed.")
+        if team.is_frozen:
+            raise ParticipantFrozen("Your team is frozen; ask the organisers.")
+        stock = Company.objects.get(pk=company.pk)
+        if not stock.is_active:
+            raise CompanyInactive(f"{stock.ticker} cannot be traded now.")
+        rules = EventSettings.load()
+        if quantity % rules.lot_size:
+            raise InvalidInput(
+                f"Quantity must be a multiple of {rules.lot_size}.",
+                errors={"quantity": [f"Must be a multiple of the lot size ({rules.lot_size})."]},
+            )
+        price = stock.current_price
+        if expected_price is not None and money(expected_price) != price:
+            raise PriceChanged(f"The price of {stock.ticker} is now {price}.", price=str(price))
+
+        total = price * quantity
+        holding = Holding.objects.select_for_update().filter(participant=team, company=stock).first()
+        if side == TradeType.BUY:
+            fee = money(total * rules.buy_fee_rate)
+            cost = total + fee
+            if cost > team.cash:
+                raise InsufficientFunds(
+                    f"Not enough cash: you have {team.cash} and need {cost}.", cash=str(team.cash), needed=str(cost)
+                )
+            team.cash -= cost
+            if holding is None:
+                holding = Holding(participant=team, company=stock, quantity=0, average_cost=ZERO)
+            bought_before = holding.average_cost * holding.quantity
+            holding.quantity += quantity
+            holding.average_cost = average_cost(bought_before + total, holding.quantity)
+        else:
+            fee = money(total * rules.sell_fee_rate)
+            held = holding.quantity if holding else 0
+            if quantity > held:
+                raise InsufficientShares(
+                    f"Not enough shares: you have {held} {stock.ticker} and tried to sell {quantity}.", held=held
+                )
+            team.cash += total - fee
+            holding.quantity -= quantity
+            if holding.quantity == 0:
+                holding.average_cost = ZERO
+        holding.save()
+        trade = Transaction.objects.create(
+            participant=team,
+            company=stock,
+            type=side,
+            quantity=quantity,
+            price=price,
+            fee=fee,
+            day=day.number,
+            idempotency_key=idempotency_key,
+        )
+        Participant.objects.filter(pk=team.pk).update(
+            cash=team.cash, trade_count=F("trade_count") + 1, last_trade_at=now, updated_at=now
+        )
+        revalue(Participant.objects.filter(pk=team.pk))
+    return trade

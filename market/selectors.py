@@ -1,0 +1,84 @@
+"""Reads that are more than one ORM line. Each runs a fixed number of queries, whatever the size."""
+
+from decimal import Decimal
+
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from market.models import Company, Holding, Participant, PricePoint, TradingDay
+from market.money import money, percent
+
+# SPEC §3: value, then the earlier last trade (teams that never traded after), then team name.
+LEADERBOARD_ORDER = [F("portfolio_value").desc(), F("last_trade_at").asc(nulls_last=True), F("display_name").asc()]
+
+
+def leaderboard() -> QuerySet:
+    """Every team with its `rank`, best first."""
+    return Participant.objects.annotate(rank=Window(RowNumber(), order_by=LEADERBOARD_ORDER)).order_by(
+        *LEADERBOARD_ORDER
+    )
+
+
+def leaderboard_entry(participant: Participant) -> dict:
+    return {
+        "rank": participant.rank,
+        "display_name": participant.display_name,
+        "school": participant.school,
+        "total_value": participant.portfolio_value,
+        "return_pct": percent(participant.portfolio_value - participant.starting_cash, participant.starting_cash),
+        "trades": participant.trade_count,
+    }
+
+
+def participant_rank(participant: Participant) -> int:
+    return leaderboard().filter(pk=participant.pk).values_list("rank", flat=True).get()
+
+
+def portfolio(participant: Participant) -> dict:
+    """Cash, holdings at current prices, totals, return and rank: three queries."""
+    team = Participant.objects.get(pk=participant.pk)
+    holdings = []
+    holdings_value = Decimal("0.00")
+    for holding in (
+        Holding.objects.filter(participant=team, quantity__gt=0).select_related("company").order_by("company__ticker")
+    ):
+        price = holding.company.current_price
+        value = price * holding.quantity
+        holdings_value += value
+        holdings.append(
+            {
+                "ticker": holding.company.ticker,
+                "name": holding.company.name,
+                "quantity": holding.quantity,
+                "average_cost": money(holding.average_cost),
+                "price": price,
+                "value": value,
+                "unrealized_pl": money(value - holding.average_cost * holding.quantity),
+            }
+        )
+    total = team.cash + holdings_value
+    return {
+        "cash": team.cash,
+        "starting_cash": team.starting_cash,
+        "holdings": holdings,
+        "holdings_value": holdings_value,
+        "total_value": total,
+        "return_pct": percent(total - team.starting_cash, team.starting_cash),
+        "rank": participant_rank(team),
+    }
+
+
+def market_state() -> dict:
+    """`status`, `day` (the open day, else the last one that opened, else 0), `opened_at`, `closes_at`."""
+    day = TradingDay.objects.filter(opened_at__isnull=False).order_by("-number").first()
+    is_open = day is not None and day.closed_at is None
+    return {
+        "status": "open" if is_open else "closed",
+        "day": day.number if day else 0,
+        "opened_at": day.opened_at if is_open else None,
+        "closes_at": day.scheduled_close_at if is_open else None,
+    }
+
+
+def company_history(company: Company) -> QuerySet:
+    return PricePoint.objects.filter(company=company).order_by("at").values("price", "at", "day")

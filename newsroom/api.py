@@ -1,0 +1,31 @@
+from rest_framework import viewsets
+
+from accounts.permissions import IsAdmin, IsParticipantOrAdmin
+from newsroom.models import News
+from newsroom.serializers import AdminNewsSerializer, NewsSerializer
+from newsroom.services import news_create, news_delete, news_update
+
+
+class NewsViewSet(viewsets.ReadOnlyModelViewSet):
+    """Published news, newest first. Scheduled items stay invisible until their time."""
+
+    permission_classes = [IsParticipantOrAdmin]
+    serializer_class = NewsSerializer
+
+    def get_queryset(self):
+        return News.objects.published().order_by("-published_at", "-created_at")
+
+
+class AdminNewsViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsAdmin]
+    serializer_class = AdminNewsSerializer
+    queryset = News.objects.order_by("-created_at")
+
+    def perform_create(self, serializer):
+        serializer.instance = news_create(by=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = news_update(news=serializer.instance, by=self.request.user, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        news_delete(news=instance, by=self.request.user)

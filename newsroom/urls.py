@@ -1,0 +1,9 @@
+from rest_framework.routers import SimpleRouter
+
+from newsroom import api
+
+router = SimpleRouter(trailing_slash=False)
+router.register("news", api.NewsViewSet, basename="news")
+router.register("admin/news", api.AdminNewsViewSet, basename="admin-news")
+
+urlpatterns = router.urls
