@@ -73,3 +73,36 @@ def admin_api(admin_user) -> APIClient:
     client = APIClient()
     client.force_authenticate(admin_user)
     return client
+
+
+@pytest.fixture
+def make_company(db):
+    from decimal import Decimal
+
+    from market.services import company_create
+
+    def make(ticker: str = "ACME", price: str = "10.00", **fields):
+        return company_create(
+            by=None, ticker=ticker, name=fields.pop("name", ticker.title()), current_price=Decimal(price), **fields
+        )
+
+    return make
+
+
+@pytest.fixture
+def company(make_company):
+    return make_company("ACME", "10.00")
+
+
+@pytest.fixture
+def open_market(db):
+    from market.services import market_open
+
+    return market_open(by=None)
+
+
+@pytest.fixture
+def event_settings(db):
+    from market.models import EventSettings
+
+    return EventSettings.load()

@@ -4,6 +4,8 @@ Every variable is documented in README.md and `.env.example`.
 """
 
 import ipaddress
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -116,7 +118,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=30),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
-    _db["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # A file, not memory, so tests can use several connections (threads) at once; one per
+    # process, so two test runs never share it.
+    _db["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"brainstorm-test-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django requires 0 with it
     _db.setdefault("OPTIONS", {})["pool"] = {

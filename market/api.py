@@ -284,9 +284,9 @@ class AdminTransactionViewSet(viewsets.ReadOnlyModelViewSet):
         params = self.request.query_params
         try:
             if params.get("participant"):
-                trades = trades.filter(participant_id=serializers.UUIDField().to_internal_value(params["participant"]))
+                trades = trades.filter(participant_id=serializers.UUIDField().run_validation(params["participant"]))
             if params.get("day"):
-                trades = trades.filter(day=serializers.IntegerField(min_value=0).to_internal_value(params["day"]))
+                trades = trades.filter(day=serializers.IntegerField(min_value=0).run_validation(params["day"]))
         except serializers.ValidationError as exc:
             raise serializers.ValidationError({"query": exc.detail}) from exc
         if params.get("ticker"):

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.db.models import F, QuerySet, Window
+from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from market.models import Company, Holding, Participant, PricePoint, TradingDay
@@ -31,7 +31,15 @@ def leaderboard_entry(participant: Participant) -> dict:
 
 
 def participant_rank(participant: Participant) -> int:
-    return leaderboard().filter(pk=participant.pk).values_list("rank", flat=True).get()
+    """1 + the teams ahead in LEADERBOARD_ORDER, counted in one query."""
+    value, last_trade, name = participant.portfolio_value, participant.last_trade_at, participant.display_name
+    if last_trade is None:
+        earlier, same_time = Q(last_trade_at__isnull=False), Q(last_trade_at__isnull=True)
+    else:
+        earlier, same_time = Q(last_trade_at__lt=last_trade), Q(last_trade_at=last_trade)
+    same_value = Q(portfolio_value=value)
+    ahead = Q(portfolio_value__gt=value) | (same_value & earlier) | (same_value & same_time & Q(display_name__lt=name))
+    return Participant.objects.filter(ahead).count() + 1
 
 
 def portfolio(participant: Participant) -> dict:
