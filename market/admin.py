@@ -1,19 +1,22 @@
 from django.contrib import admin
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from market.models import (
     AuditEntry,
+    CashAdjustment,
     Company,
     DailyValue,
     EventSettings,
     Holding,
+    IdempotencyRecord,
     Participant,
     PricePoint,
     TradingDay,
     Transaction,
 )
-from market.services import participant_create
+from market.services import company_create, participant_create, price_set
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -64,10 +67,43 @@ class CompanyAdmin(admin.ModelAdmin):
     fields = ["ticker", "name", "description", "financials", "current_price", "previous_price", "is_active"]
 
     def get_readonly_fields(self, request, obj=None):
-        # Prices of an existing company change only through the price service (history, audit, live push).
+        # The previous price is the last close: only the closing bell moves it.
         if obj is not None:
-            return [*self.readonly_fields, "current_price", "previous_price"]
+            return [*self.readonly_fields, "previous_price"]
         return self.readonly_fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None and "previous_price" in form.base_fields:
+            form.base_fields["previous_price"].required = False
+            form.base_fields["previous_price"].help_text = "Leave empty to use the current price."
+        return form
+
+    def save_model(self, request, obj, form, change):
+        # Prices go through the services: history row, holders revalued, audit entry.
+        data = form.cleaned_data
+        if not change:
+            created = company_create(
+                by=request.user,
+                ticker=data["ticker"],
+                name=data["name"],
+                description=data.get("description", ""),
+                financials=data.get("financials") or {},
+                current_price=data["current_price"],
+                previous_price=data.get("previous_price"),
+                is_active=data.get("is_active", True),
+            )
+            obj.pk = created.pk
+            obj._state.adding = False
+            obj.refresh_from_db()
+            return
+        with transaction.atomic():
+            new_price = obj.current_price
+            obj.current_price = form.initial["current_price"]
+            super().save_model(request, obj, form, change)
+            if "current_price" in form.changed_data:
+                price_set(company=obj, price=new_price, by=request.user)
+                obj.refresh_from_db()
 
     @admin.display(description="change %")
     def change_pct(self, company: Company) -> str:
@@ -198,3 +234,19 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     search_fields = ["action", "target", "actor__email"]
     list_select_related = ["actor"]
     date_hierarchy = "at"
+
+
+@admin.register(CashAdjustment)
+class CashAdjustmentAdmin(ReadOnlyAdmin):
+    list_display = ["at", "participant", "amount", "reason", "by"]
+    search_fields = ["participant__display_name", "reason"]
+    list_select_related = ["participant", "by"]
+    date_hierarchy = "at"
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "participant", "key", "status_code"]
+    list_filter = ["status_code"]
+    search_fields = ["participant__display_name", "key"]
+    list_select_related = ["participant"]

@@ -1,5 +1,6 @@
 """Every model has a working Django admin page an organiser can search and filter."""
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -10,7 +11,15 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-EMPTY_IN_DEMO = {"holding", "transaction", "dailyvalue", "auditentry", "tokenproxy"}
+EMPTY_IN_DEMO = {
+    "holding",
+    "transaction",
+    "dailyvalue",
+    "auditentry",
+    "tokenproxy",
+    "cashadjustment",
+    "idempotencyrecord",
+}
 
 
 @pytest.fixture
@@ -76,3 +85,44 @@ def test_filters_find_frozen_teams(organiser_client, team, other_team):
     page = response.content.decode()
     assert team.display_name in page
     assert other_team.display_name not in page
+
+
+def test_admin_price_change_goes_through_the_price_service(organiser_client, admin_user, company):
+    from market.models import AuditEntry, PricePoint
+
+    url = reverse("admin:market_company_change", args=[company.pk])
+    form = {
+        "ticker": "ACME",
+        "name": "Acme",
+        "description": "",
+        "financials": "{}",
+        "current_price": "12.00",
+        "is_active": "on",
+    }
+    response = organiser_client.post(url, form)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    company.refresh_from_db()
+    assert company.current_price == Decimal("12.00")
+    assert company.previous_price == Decimal("10.00")
+    assert PricePoint.objects.filter(company=company).count() == 2
+    assert AuditEntry.objects.get(action="price_set").actor == admin_user
+
+
+def test_admin_adds_a_company_with_its_first_price_point(organiser_client):
+    from market.models import Company, PricePoint
+
+    form = {
+        "ticker": "NEW",
+        "name": "New",
+        "description": "",
+        "financials": "{}",
+        "current_price": "5.00",
+        "is_active": "on",
+    }
+    response = organiser_client.post(reverse("admin:market_company_add"), form)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    company = Company.objects.get(ticker="NEW")
+    assert company.previous_price == Decimal("5.00")
+    assert PricePoint.objects.filter(company=company).count() == 1
