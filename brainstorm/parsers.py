@@ -13,10 +13,24 @@ class DecimalJSONParser(JSONParser):
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(stream.read().decode(encoding), parse_float=Decimal, parse_constant=_refuse_constant)
+            text = stream.read().decode(encoding)
+            data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ParseError(f"The body is not valid JSON: {exc}") from exc
+        # Text the database cannot store (PostgreSQL refuses NUL) or that cannot be written back
+        # as UTF-8 (a lone surrogate) is refused here, once, for every endpoint.
+        if "\\u0000" in text or not _encodable(data):
+            raise ParseError("The body contains a NUL character or an unpaired surrogate.")
+        return data
 
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _encodable(data) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
@@ -16,10 +16,11 @@ from rest_framework.views import APIView
 from accounts.models import Role, User
 from accounts.permissions import IsAdmin, IsParticipant
 from brainstorm.problems import PROBLEM_CONTENT_TYPE, DomainError
+from brainstorm.serializers import StrictSerializer
 from market import selectors, services
 from market.errors import CompanyHasTrades, LeaderboardHidden
 from market.idempotency import MAX_KEY_LENGTH, fingerprint, idempotent_call
-from market.models import Company, EventSettings, Participant, Transaction
+from market.models import TICKER_PATTERN, Company, EventSettings, Participant, TradeType, Transaction
 from market.serializers import (
     AdminCompanySerializer,
     AdminParticipantCreateSerializer,
@@ -273,27 +274,33 @@ class AdminParticipantViewSet(viewsets.ModelViewSet):
         return Response(AdminParticipantSerializer(team).data)
 
 
+class TransactionFilterSerializer(StrictSerializer):
+    participant = serializers.UUIDField(required=False)
+    ticker = serializers.RegexField(TICKER_PATTERN, required=False)
+    day = serializers.IntegerField(min_value=0, required=False)
+    type = serializers.ChoiceField(choices=TradeType.choices, required=False)
+    page = serializers.IntegerField(min_value=1, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[TransactionFilterSerializer]))
 class AdminTransactionViewSet(viewsets.ReadOnlyModelViewSet):
-    """Every trade, newest first. Filters: ?participant=<id>&ticker=&day=&type=."""
+    """Every trade, newest first, filtered by team, ticker, day or type."""
 
     permission_classes = [IsAdmin]
     serializer_class = AdminTransactionSerializer
 
     def get_queryset(self):
         trades = Transaction.objects.select_related("company", "participant").order_by("-created_at", "-id")
-        params = self.request.query_params
-        try:
-            if params.get("participant"):
-                trades = trades.filter(participant_id=serializers.UUIDField().run_validation(params["participant"]))
-            if params.get("day"):
-                trades = trades.filter(day=serializers.IntegerField(min_value=0).run_validation(params["day"]))
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({"query": exc.detail}) from exc
-        if params.get("ticker"):
-            trades = trades.filter(company__ticker=params["ticker"].upper())
-        if params.get("type"):
-            trades = trades.filter(type=params["type"])
-        return trades
+        if self.action != "list":
+            return trades
+        params = {key: value for key, value in self.request.query_params.items() if value != ""}
+        if "ticker" in params:
+            params["ticker"] = params["ticker"].upper()
+        filters = TransactionFilterSerializer(data=params)
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        lookups = {"participant_id": "participant", "company__ticker": "ticker", "day": "day", "type": "type"}
+        return trades.filter(**{lookup: wanted[name] for lookup, name in lookups.items() if name in wanted})
 
 
 class AdminMarketOpenView(APIView):

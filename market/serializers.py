@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework import serializers
 
 from accounts.models import User
@@ -115,7 +116,7 @@ class AdminCompanySerializer(CompanyDetailSerializer):
     ticker = serializers.RegexField(TICKER_PATTERN, max_length=10)
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, required=False, default="")
-    financials = serializers.JSONField(required=False, default=dict)
+    financials = serializers.JSONField(required=False, default=dict, encoder=DjangoJSONEncoder)
     current_price = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal("0.01"), write_only=True
     )
