@@ -8,6 +8,7 @@ api_patterns = [
     path("", include("accounts.urls")),
     path("", include("market.urls")),
     path("", include("newsroom.urls")),
+    path("", include("overlay.urls")),
     path("health", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

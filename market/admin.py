@@ -16,7 +16,7 @@ from market.models import (
     TradingDay,
     Transaction,
 )
-from market.services import company_create, participant_create, price_set
+from market.services import company_create, company_update, participant_create, price_set
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -97,13 +97,14 @@ class CompanyAdmin(admin.ModelAdmin):
             obj._state.adding = False
             obj.refresh_from_db()
             return
+        editable = ["ticker", "name", "description", "financials", "is_active"]
+        changes = {name: data[name] for name in editable if name in form.changed_data}
         with transaction.atomic():
-            new_price = obj.current_price
-            obj.current_price = form.initial["current_price"]
-            super().save_model(request, obj, form, change)
+            company = Company.objects.get(pk=obj.pk)
+            company = company_update(company=company, by=request.user, **changes)
             if "current_price" in form.changed_data:
-                price_set(company=obj, price=new_price, by=request.user)
-                obj.refresh_from_db()
+                price_set(company=company, price=data["current_price"], by=request.user)
+        obj.refresh_from_db()
 
     @admin.display(description="change %")
     def change_pct(self, company: Company) -> str:

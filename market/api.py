@@ -187,17 +187,7 @@ class AdminCompanyViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer):
         changes = dict(serializer.validated_data)
         new_price = changes.pop("current_price", None)
-        company = serializer.instance
-        if changes:
-            for name, value in changes.items():
-                setattr(company, name, value)
-            company.save(update_fields=[*changes, "updated_at"])
-            services.audit(
-                by=self.request.user,
-                action="company_update",
-                target=f"company:{company.ticker}",
-                fields=sorted(changes),
-            )
+        company = services.company_update(company=serializer.instance, by=self.request.user, **changes)
         if new_price is not None:
             company = services.price_set(company=company, price=new_price, by=self.request.user)
         serializer.instance = company

@@ -42,6 +42,8 @@ from market.models import (
     Transaction,
 )
 from market.money import ZERO, average_cost, money
+from overlay import payloads
+from overlay.events import broadcast, leaderboard_changed, user_group
 
 MAX_PRICE = Decimal("999999999999.99")  # NUMERIC(14,2)
 MAX_CASH = Decimal("99999999999999.99")  # NUMERIC(16,2)
@@ -118,6 +120,8 @@ def cash_adjust(*, participant: Participant, amount: Decimal, reason: str, by: U
     Participant.objects.filter(pk=locked.pk).update(cash=new_cash)
     revalue(Participant.objects.filter(pk=locked.pk))
     audit(by=by, action="cash_adjust", target=_team(locked), amount=str(amount), reason=reason.strip())
+    broadcast("portfolio", payloads.portfolio(locked), group=user_group(locked.user_id))
+    leaderboard_changed()
     return adjustment
 
 
@@ -148,36 +152,49 @@ def current_day_number() -> int | None:
     return day.number if day else None
 
 
-def market_open(*, by: User | None, now: datetime | None = None) -> TradingDay:
-    """Ring the start bell: the next trading day opens."""
+def _lock_bell() -> None:
+    """The bell is rung by one at a time (the event settings row is its lock)."""
+    EventSettings.load()
+    EventSettings.objects.select_for_update().get(pk=1)
+
+
+def market_open(*, by: User | None, day_number: int | None = None, now: datetime | None = None) -> TradingDay:
+    """Ring the start bell: the next trading day (or day `day_number`, if still unopened) opens."""
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            EventSettings.load()
-            EventSettings.objects.select_for_update().get(pk=1)  # the bell is rung by one at a time
+            _lock_bell()
             if open_day() is not None:
                 raise MarketAlreadyOpen("Day is already open.")
-            day = TradingDay.objects.filter(opened_at__isnull=True).order_by("number").first()
+            unopened = TradingDay.objects.filter(opened_at__isnull=True).order_by("number")
+            if day_number is not None:
+                unopened = unopened.filter(number=day_number)
+            day = unopened.first()
             if day is None:
+                if day_number is not None:
+                    raise MarketAlreadyOpen(f"Day {day_number} has already opened.")
                 last = TradingDay.objects.order_by("-number").values_list("number", flat=True).first() or 0
                 day = TradingDay(number=last + 1)
             day.opened_at = now
             day.save()
             audit(by=by, action="market_open", target=f"day:{day.number}")
+            broadcast("bell", {"action": "start_day", "day": day.number, "market": payloads.market()})
     except IntegrityError as exc:  # a concurrent bell on a database without row locks
         raise MarketAlreadyOpen("Day is already open.") from exc
     return day
 
 
 @transaction.atomic
-def market_close(*, by: User | None, now: datetime | None = None) -> TradingDay:
-    """Ring the end bell: the day closes, closes become previous prices, each team's value is kept."""
+def market_close(*, by: User | None, day_number: int | None = None, now: datetime | None = None) -> TradingDay:
+    """Ring the end bell: the day closes, closes become previous prices, each team's value is kept.
+
+    With `day_number`, only that day is closed (a scheduled close never closes a later day).
+    """
     now = now or timezone.now()
-    EventSettings.load()
-    EventSettings.objects.select_for_update().get(pk=1)
+    _lock_bell()
     day = TradingDay.objects.select_for_update().filter(opened_at__isnull=False, closed_at__isnull=True).first()
-    if day is None:
-        raise MarketAlreadyClosed("No trading day is open.")
+    if day is None or (day_number is not None and day.number != day_number):
+        raise MarketAlreadyClosed("No trading day is open." if day is None else f"Day {day_number} is not open.")
     # Trades under way hold a share lock on the day row: taking it for update waited for them.
     day.closed_at = max(now, day.opened_at)
     day.save(update_fields=["closed_at"])
@@ -191,6 +208,8 @@ def market_close(*, by: User | None, now: datetime | None = None) -> TradingDay:
         batch_size=1000,
     )
     audit(by=by, action="market_close", target=f"day:{day.number}")
+    companies = [payloads.company(company) for company in Company.objects.order_by("ticker")]
+    broadcast("bell", {"action": "end_day", "day": day.number, "market": payloads.market(), "companies": companies})
     return day
 
 
@@ -231,6 +250,24 @@ def company_create(
     )
     PricePoint.objects.create(company=company, price=price, at=company.created_at, day=current_day_number())
     audit(by=by, action="company_create", target=f"company:{ticker}", price=str(price))
+    broadcast("price", payloads.price(company))
+    return company
+
+
+@transaction.atomic
+def company_update(*, company: Company, by: User | None, **changes) -> Company:
+    """Change a company's name, description, financials or tradability (its price: `price_set`)."""
+    allowed = {"ticker", "name", "description", "financials", "is_active", "previous_price"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise TypeError(f"company_update() got unexpected fields {sorted(unknown)}")
+    if not changes:
+        return company
+    for name, value in changes.items():
+        setattr(company, name, value)
+    company.save(update_fields=[*changes, "updated_at"])
+    audit(by=by, action="company_update", target=f"company:{company.ticker}", fields=sorted(changes))
+    broadcast("price", payloads.price(company))
     return company
 
 
@@ -256,6 +293,8 @@ def price_set(*, company: Company, price: Decimal, by: User | None, now: datetim
     )
     revalue(Participant.objects.filter(pk__in=holder_ids))
     audit(by=by, action="price_set", target=f"company:{locked.ticker}", old=str(old), new=str(price))
+    broadcast("price", payloads.price(locked))
+    leaderboard_changed()
     return locked
 
 
@@ -338,4 +377,7 @@ def trade_execute(
             cash=team.cash, trade_count=F("trade_count") + 1, last_trade_at=now, updated_at=now
         )
         revalue(Participant.objects.filter(pk=team.pk))
+        broadcast("trade", payloads.trade(trade, team))
+        broadcast("portfolio", payloads.portfolio(team), group=user_group(team.user_id))
+        leaderboard_changed()
     return trade

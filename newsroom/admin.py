@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from newsroom.models import News
+from newsroom.services import news_create, news_delete, news_update
 
 
 class NewsStatusFilter(admin.SimpleListFilter):
@@ -28,10 +29,23 @@ class NewsAdmin(admin.ModelAdmin):
     list_filter = [NewsStatusFilter, "published_at"]
     search_fields = ["title", "content"]
     date_hierarchy = "published_at"
-    readonly_fields = ["created_by", "created_at", "updated_at"]
-    fields = ["title", "content", "published_at", "created_by", "created_at", "updated_at"]
+    readonly_fields = ["created_by", "announced_at", "created_at", "updated_at"]
+    fields = ["title", "content", "published_at", "created_by", "announced_at", "created_at", "updated_at"]
 
+    # Through the services, so publishing here goes out live like anywhere else.
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        if change:
+            fields = {name: data[name] for name in ("title", "content", "published_at") if name in form.changed_data}
+            news_update(news=News.objects.get(pk=obj.pk), by=request.user, **fields)
+            obj.refresh_from_db()
+            return
+        created = news_create(
+            by=request.user, title=data["title"], content=data["content"], published_at=data.get("published_at")
+        )
+        obj.pk = created.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        news_delete(news=obj, by=request.user)

@@ -20,6 +20,9 @@ class News(models.Model):
     published_at = models.DateTimeField(
         null=True, blank=True, db_index=True, help_text="Empty: draft. In the future: scheduled."
     )
+    announced_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the live `news` event went out (once)."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

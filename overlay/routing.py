@@ -1,3 +1,5 @@
-"""WebSocket routes. The live-event consumer at /api/ws lands with the real-time work."""
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from overlay.consumers import MarketConsumer
+
+websocket_urlpatterns = [path("api/ws", MarketConsumer.as_asgi())]

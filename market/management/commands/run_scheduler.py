@@ -1,0 +1,39 @@
+import logging
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from market.scheduler import run_due
+
+logger = logging.getLogger("brainstorm.scheduler")
+
+
+class Command(BaseCommand):
+    help = "Fire scheduled news, day opens and closes, and price changes when due (runs until stopped)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Run one tick and exit.")
+        parser.add_argument(
+            "--interval", type=float, default=settings.SCHEDULER_INTERVAL_SECONDS, help="Seconds between ticks."
+        )
+
+    def handle(self, *args, once: bool = False, interval: float = 1.0, **options):
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        self.stdout.write(f"Scheduler running (every {interval:g} s).")
+        while not stop.is_set():
+            try:
+                for item in run_due():
+                    self.stdout.write(f"fired: {item}")
+            except Exception:  # a bad tick (database restarting) must not end the scheduler
+                logger.exception("scheduler tick failed; trying again next tick")
+            finally:
+                close_old_connections()
+            if once:
+                break
+            stop.wait(interval)
+        self.stdout.write("Scheduler stopped.")

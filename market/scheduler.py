@@ -1,0 +1,75 @@
+"""Fires what organisers scheduled: news releases, day opens and closes, price changes.
+
+Each item fires exactly once, even with two schedulers running: every firing is a database
+transaction that claims its rows (row locks, SKIP LOCKED on PostgreSQL; SQLite serialises all
+writers) and marks them done in the same commit. Items that fell due while no scheduler ran
+fire on the next tick, in time order.
+"""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from market.errors import MarketAlreadyClosed, MarketAlreadyOpen
+from market.models import ScheduledPrice, TradingDay
+from market.services import market_close, market_open, price_set
+from newsroom.services import news_announce_due
+
+logger = logging.getLogger(__name__)
+
+
+def _close_due_day(now: datetime) -> list[str]:
+    day = TradingDay.objects.filter(
+        opened_at__isnull=False, closed_at__isnull=True, scheduled_close_at__lte=now
+    ).first()
+    if day is None:
+        return []
+    try:
+        market_close(by=None, day_number=day.number, now=now)
+    except MarketAlreadyClosed:
+        return []  # another scheduler (or an organiser) got there first
+    return [f"close day {day.number}"]
+
+
+def _open_due_day(now: datetime) -> list[str]:
+    day = (
+        TradingDay.objects.filter(opened_at__isnull=True, scheduled_open_at__lte=now)
+        .exclude(scheduled_close_at__lte=now)  # its whole session passed while we were away
+        .order_by("number")
+        .first()
+    )
+    if day is None:
+        return []
+    try:
+        market_open(by=None, day_number=day.number, now=now)
+    except MarketAlreadyOpen:
+        return []
+    return [f"open day {day.number}"]
+
+
+def _apply_due_prices(now: datetime) -> list[str]:
+    fired = []
+    with transaction.atomic():
+        due = list(
+            ScheduledPrice.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(applied_at__isnull=True, at__lte=now)
+            .select_related("company")
+            .order_by("at", "pk")
+        )
+        for item in due:
+            price_set(company=item.company, price=item.price, by=item.created_by, now=now)
+            ScheduledPrice.objects.filter(pk=item.pk).update(applied_at=now)
+            fired.append(f"price {item.company.ticker} {item.price}")
+    return fired
+
+
+def run_due(now: datetime | None = None) -> list[str]:
+    """One tick: fire everything due at `now`. Returns what fired, for the log."""
+    now = now or timezone.now()
+    fired = _close_due_day(now)
+    fired += [f"news {news.title!r}" for news in news_announce_due(now=now)]
+    fired += _apply_due_prices(now)
+    fired += _open_due_day(now)
+    return fired

@@ -1,0 +1,115 @@
+"""The scheduler fires news, bells and price changes when due, once each."""
+
+from datetime import timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from market.models import AuditEntry, ScheduledPrice, TradingDay
+from market.scheduler import run_due
+from newsroom.models import News
+from newsroom.services import news_create
+
+pytestmark = pytest.mark.django_db
+
+
+def test_news_goes_out_when_its_time_comes_and_only_once(django_capture_on_commit_callbacks):
+    now = timezone.now()
+    item = news_create(by=None, title="Results", content="x", published_at=now + timedelta(minutes=5))
+    assert run_due(now) == []  # not yet
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        fired = run_due(now + timedelta(minutes=5))
+
+    assert fired == ["news 'Results'"]
+    assert len(callbacks) == 1
+    item.refresh_from_db()
+    assert item.announced_at == now + timedelta(minutes=5)
+    assert run_due(now + timedelta(minutes=6)) == []
+
+
+def test_news_published_at_once_is_not_announced_again_by_the_scheduler():
+    news_create(by=None, title="Now", content="x", published_at=timezone.now())
+    assert run_due(timezone.now() + timedelta(seconds=1)) == []
+
+
+def test_drafts_are_never_announced():
+    news_create(by=None, title="Draft", content="x")
+    assert run_due(timezone.now() + timedelta(days=365)) == []
+    assert News.objects.get().announced_at is None
+
+
+def test_a_scheduled_day_opens_and_closes_on_time():
+    now = timezone.now()
+    TradingDay.objects.create(number=1, scheduled_open_at=now, scheduled_close_at=now + timedelta(hours=1))
+
+    assert run_due(now - timedelta(seconds=1)) == []
+    assert run_due(now) == ["open day 1"]
+    assert TradingDay.objects.get().is_open
+    assert run_due(now + timedelta(minutes=30)) == []
+    assert run_due(now + timedelta(hours=1)) == ["close day 1"]
+    day = TradingDay.objects.get()
+    assert day.closed_at == now + timedelta(hours=1)
+    assert run_due(now + timedelta(hours=2)) == []
+
+
+def test_a_scheduled_close_never_closes_a_later_day():
+    now = timezone.now()
+    TradingDay.objects.create(
+        number=1,
+        opened_at=now - timedelta(hours=3),
+        closed_at=now - timedelta(hours=2),
+        scheduled_close_at=now - timedelta(hours=2),
+    )
+    TradingDay.objects.create(number=2, opened_at=now - timedelta(minutes=1))
+    assert run_due(now) == []
+    assert TradingDay.objects.get(number=2).is_open
+
+
+def test_a_day_whose_whole_session_passed_while_down_is_not_opened():
+    now = timezone.now()
+    TradingDay.objects.create(
+        number=1, scheduled_open_at=now - timedelta(hours=3), scheduled_close_at=now - timedelta(hours=1)
+    )
+    assert run_due(now) == []
+    assert not TradingDay.objects.get().is_open
+
+
+def test_a_scheduled_price_applies_once(company, make_team, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    ScheduledPrice.objects.create(company=company, price=Decimal("14.00"), at=now + timedelta(minutes=1))
+
+    assert run_due(now) == []
+    assert run_due(now + timedelta(minutes=1)) == ["price ACME 14.00"]
+    assert run_due(now + timedelta(minutes=2)) == []
+
+    company.refresh_from_db()
+    assert company.current_price == Decimal("14.00")
+    assert ScheduledPrice.objects.get().applied_at == now + timedelta(minutes=1)
+    assert AuditEntry.objects.filter(action="price_set").count() == 1
+
+
+def test_run_scheduler_once_from_the_command_line(company):
+    ScheduledPrice.objects.create(company=company, price=Decimal("9.00"), at=timezone.now())
+    out = StringIO()
+    call_command("run_scheduler", "--once", stdout=out)
+    assert "fired: price ACME 9.00" in out.getvalue()
+
+
+def test_open_day_and_close_day_commands_ring_the_bells():
+    out = StringIO()
+    call_command("open_day", stdout=out)
+    assert TradingDay.objects.get().is_open
+    call_command("close_day", stdout=out)
+    assert not TradingDay.objects.get().is_open
+    assert "Day 1 is open." in out.getvalue() and "Day 1 is closed." in out.getvalue()
+
+
+def test_close_day_when_closed_says_so():
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="No trading day is open"):
+        call_command("close_day", stdout=StringIO())

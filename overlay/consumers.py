@@ -1,0 +1,153 @@
+"""WebSocket `/api/ws`: the live market for overlays, teams and organisers (SPEC §5)."""
+
+import json
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
+from brainstorm.problems import DomainError
+from overlay import payloads
+from overlay.events import envelope, remember_server_loop
+from overlay.viewers import OVERLAY_VIEWER, Viewer, overlay_token_ok, token_from_query, viewer_for_user
+
+logger = logging.getLogger(__name__)
+
+UNAUTHENTICATED = 4401
+FORBIDDEN = 4403
+BELL_ACTIONS = ("start_day", "end_day")
+MAX_MESSAGE_BYTES = 4096
+
+
+def _origin_allowed(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Browsers send Origin: a page on another site may not use a team's session cookie."""
+    origin = dict(headers).get(b"origin")
+    if origin is None:
+        return True  # not a browser: nothing to forge
+    value = origin.decode("latin-1")
+    if value in settings.CSRF_TRUSTED_ORIGINS:
+        return True
+    host = value.split("://", 1)[-1]
+    domain, _ = split_domain_port(host)
+    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+
+
+class MarketConsumer(AsyncWebsocketConsumer):
+    viewer: Viewer | None = None
+
+    async def connect(self) -> None:
+        remember_server_loop()
+        # Accept first: a close code (4401/4403) can only reach the client on an open socket.
+        await self.accept()
+        viewer, refusal = await self._authenticate()
+        if viewer is None:
+            await self.close(code=refusal)
+            return
+        self.viewer = viewer
+        for group in viewer.groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        # Subscribed before the snapshot is read: no change can fall between the two.
+        snapshot = await database_sync_to_async(self._snapshot)()
+        await self._send(envelope("snapshot", snapshot))
+
+    async def _authenticate(self) -> tuple[Viewer | None, int]:
+        token = token_from_query(self.scope.get("query_string", b""))
+        if token is not None:
+            return (OVERLAY_VIEWER, 0) if overlay_token_ok(token) else (None, UNAUTHENTICATED)
+        user = self.scope.get("user")
+        viewer = await database_sync_to_async(viewer_for_user)(user)
+        if viewer is None:
+            authenticated = bool(user and user.is_authenticated)
+            return None, FORBIDDEN if authenticated else UNAUTHENTICATED
+        if not _origin_allowed(self.scope.get("headers", [])):
+            return None, FORBIDDEN
+        return viewer, 0
+
+    def _snapshot(self) -> dict[str, Any]:
+        visible = self.viewer.sees_staff_events or payloads.leaderboard_visible_to_teams()
+        return payloads.snapshot(include_leaderboard=visible)
+
+    async def disconnect(self, code: int) -> None:
+        if self.viewer is not None:
+            for group in self.viewer.groups:
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    # Commands from the client
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.viewer is None:
+            return
+        if text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
+            await self._error("malformed", "Send one JSON object as text.")
+            return
+        try:
+            command = json.loads(text_data)
+        except ValueError:
+            await self._error("malformed", "That is not JSON.")
+            return
+        if not isinstance(command, dict) or not isinstance(command.get("type"), str):
+            await self._error("malformed", 'Send an object with a "type".')
+            return
+        if command["type"] == "ping":
+            await self._send(envelope_pong())
+            return
+        if command["type"] != "bell":
+            await self._error("unknown_command", f"Unknown command {command['type'][:40]!r}.")
+            return
+        if not self.viewer.is_admin:
+            await self._error("forbidden", "Only organisers can ring the bell.")
+            return
+        action = command.get("action")
+        if action not in BELL_ACTIONS:
+            await self._error("malformed", 'The bell takes "action": "start_day" or "end_day".')
+            return
+        try:
+            await database_sync_to_async(_ring)(action, self.viewer.user)
+        except DomainError as refusal:
+            await self._error(refusal.code, refusal.detail)
+
+    # Events from the channel layer: one handler per event type (SPEC §5)
+
+    async def bell(self, message: dict) -> None:
+        await self._forward(message)
+
+    async def price(self, message: dict) -> None:
+        await self._forward(message)
+
+    async def trade(self, message: dict) -> None:
+        await self._forward(message)
+
+    async def news(self, message: dict) -> None:
+        await self._forward(message)
+
+    async def leaderboard(self, message: dict) -> None:
+        await self._forward(message)
+
+    async def portfolio(self, message: dict) -> None:
+        await self._forward(message)
+
+    async def _forward(self, message: dict) -> None:
+        if self.viewer is not None and self.viewer.may_see(message.get("audience", "all")):
+            await self._send(message["event"])
+
+    async def _send(self, event: dict) -> None:
+        await self.send(text_data=json.dumps(event))
+
+    async def _error(self, code: str, message: str) -> None:
+        await self._send({"type": "error", "data": {"code": code, "message": message}})
+
+
+def envelope_pong() -> dict:
+    return {"type": "pong", "data": {}}
+
+
+def _ring(action: str, user) -> None:
+    from market.services import market_close, market_open
+
+    if action == "start_day":
+        market_open(by=user)
+    else:
+        market_close(by=user)

@@ -1,0 +1,165 @@
+"""The one path by which live events leave the server.
+
+An event is built when the change happens (inside the database transaction) and sent only
+after that transaction commits (`transaction.on_commit`), so a change that rolls back is never
+announced. Every event has the envelope `{"type", "data", "at"}` of SPEC §5.
+
+Group names come from here and nowhere else.
+"""
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+MARKET_GROUP = "market"  # every connection: overlays, teams, organisers
+EVENT_TYPES = ("snapshot", "bell", "price", "trade", "news", "leaderboard", "portfolio")
+
+# Who may see an event beyond its group: "all", or "staff" (organisers and overlays only).
+ALL = "all"
+STAFF = "staff"
+
+
+def user_group(user_id) -> str:
+    """A user's own group: their `portfolio` events go there and nowhere else."""
+    return f"user.{user_id}"
+
+
+def envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The wire form, made JSON-safe now (Decimal → string, datetime → ISO 8601)."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    body = {"type": event_type, "data": data, "at": timezone.now()}
+    return json.loads(json.dumps(body, cls=DjangoJSONEncoder))
+
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+SEND_TIMEOUT = 5.0
+
+
+def remember_server_loop() -> None:
+    """Called from the server's event loop (a socket connecting): events are sent from there.
+
+    The in-memory layer's queues belong to that loop, so a thread with no loop of its own (the
+    leaderboard timer) must hand its sends over rather than run them on a loop of its own.
+    """
+    global _server_loop
+    _server_loop = asyncio.get_running_loop()
+
+
+def _on_server_loop(function, *args) -> None:
+    """Run the coroutine function on the server's loop if there is one, else on a loop of our own."""
+    loop = _server_loop
+    if loop is not None and loop.is_running():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not loop:
+            asyncio.run_coroutine_threadsafe(function(*args), loop).result(SEND_TIMEOUT)
+            return
+    async_to_sync(function)(*args)
+
+
+def send_now(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str = ALL) -> None:
+    """Hand a built event to the channel layer. A layer that is down loses the event, not the request."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": event["type"], "event": event, "audience": audience}
+    try:
+        _on_server_loop(layer.group_send, group, message)
+    except Exception:  # the change is committed; a dead layer must not turn it into an error
+        logger.exception("broadcast of %s to %s failed", event["type"], group)
+
+
+def broadcast(
+    event_type: str, data: dict[str, Any], *, group: str = MARKET_GROUP, audience: str = ALL
+) -> dict[str, Any]:
+    """Announce `event_type` with `data` once the current transaction commits."""
+    event = envelope(event_type, data)
+    transaction.on_commit(lambda: send_now(event, group=group, audience=audience), robust=True)
+    return event
+
+
+class Coalescer:
+    """Runs `emit` at most once per `interval` seconds, and always once after the last request.
+
+    The first request after a quiet interval emits at once, in the caller's thread; requests
+    within the interval are folded into one trailing emission from a timer thread.
+    """
+
+    def __init__(self, emit: Callable[[], None], interval: float, clock: Callable[[], float] = time.monotonic):
+        self._emit = emit
+        self._interval = interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+        self._timer: threading.Timer | None = None
+
+    def request(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                return  # a trailing emission is already due and will see this change
+            wait = self._last + self._interval - self._clock()
+            if wait > 0:
+                self._timer = threading.Timer(wait, self._fire_from_timer)
+                self._timer.daemon = True
+                self._timer.start()
+                return
+            self._last = self._clock()
+        self._run()
+
+    def _fire_from_timer(self) -> None:
+        with self._lock:
+            self._timer = None
+            self._last = self._clock()
+        try:
+            self._run()
+        finally:
+            close_old_connections()
+
+    def _run(self) -> None:
+        try:
+            self._emit()
+        except Exception:  # a failed emission must not break the request that triggered it
+            logger.exception("coalesced emission failed")
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._last = float("-inf")
+
+
+def _emit_leaderboard() -> None:
+    from overlay.payloads import leaderboard_top
+
+    send_now(envelope("leaderboard", {"entries": leaderboard_top()}), audience=_leaderboard_audience())
+
+
+def _leaderboard_audience() -> str:
+    from market.models import EventSettings
+
+    return ALL if EventSettings.load().leaderboard_visible else STAFF
+
+
+leaderboard_events = Coalescer(_emit_leaderboard, interval=settings.LEADERBOARD_EVENT_INTERVAL)
+
+
+def leaderboard_changed() -> None:
+    """Values changed: a `leaderboard` event follows the commit, at most one a second."""
+    transaction.on_commit(leaderboard_events.request, robust=True)

@@ -1,0 +1,65 @@
+"""The `data` of each live event (SPEC §5), built from the same serializers as the HTTP API."""
+
+from typing import Any
+
+from market import selectors
+from market.models import Company, EventSettings, Participant, Transaction
+from market.serializers import CompanySerializer, LeaderboardEntrySerializer, MarketSerializer, PortfolioSerializer
+from newsroom.models import News
+from newsroom.serializers import NewsSerializer
+
+LEADERBOARD_TOP = 10
+SNAPSHOT_NEWS = 5
+
+
+def market() -> dict[str, Any]:
+    return dict(MarketSerializer(selectors.market_state()).data)
+
+
+def company(company: Company) -> dict[str, Any]:
+    return dict(CompanySerializer(company).data)
+
+
+def price(company: Company) -> dict[str, Any]:
+    """SPEC's `{ticker, price, previous_price, change, change_pct}`, plus the rest of the company
+    (name, is_active), so a screen can also draw a company it has not seen before."""
+    return dict(CompanySerializer(company).data)
+
+
+def trade(trade: Transaction, team: Participant) -> dict[str, Any]:
+    return {
+        "ticker": trade.company.ticker,
+        "type": trade.type,
+        "quantity": trade.quantity,
+        "price": str(trade.price),
+        "team": team.display_name,
+    }
+
+
+def portfolio(team: Participant) -> dict[str, Any]:
+    return dict(PortfolioSerializer(selectors.portfolio(team)).data)
+
+
+def news(item: News) -> dict[str, Any]:
+    return {"id": str(item.pk), "title": item.title, "published_at": item.published_at}
+
+
+def leaderboard_top(limit: int = LEADERBOARD_TOP) -> list[dict[str, Any]]:
+    entries = [selectors.leaderboard_entry(team) for team in selectors.leaderboard()[:limit]]
+    return list(LeaderboardEntrySerializer(entries, many=True).data)
+
+
+def snapshot(*, include_leaderboard: bool = True) -> dict[str, Any]:
+    """Everything a screen needs to draw itself from nothing."""
+    companies = Company.objects.order_by("ticker")
+    latest = News.objects.published().order_by("-published_at", "-created_at")[:SNAPSHOT_NEWS]
+    return {
+        "market": market(),
+        "companies": list(CompanySerializer(companies, many=True).data),
+        "leaderboard": leaderboard_top() if include_leaderboard else [],
+        "news": list(NewsSerializer(latest, many=True).data),
+    }
+
+
+def leaderboard_visible_to_teams() -> bool:
+    return EventSettings.load().leaderboard_visible

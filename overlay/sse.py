@@ -1,0 +1,86 @@
+"""Server-Sent Events `GET /api/obs/events`: the WebSocket's events for clients that only read."""
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+from rest_framework.authtoken.models import Token
+
+from brainstorm.problems import problem_response
+from overlay import payloads
+from overlay.events import envelope, remember_server_loop
+from overlay.viewers import OVERLAY_VIEWER, Viewer, overlay_token_ok, viewer_for_user
+
+logger = logging.getLogger(__name__)
+
+
+def _frame(event: dict) -> str:
+    return f"data: {json.dumps(event)}\n\n"
+
+
+def _user_for_api_token(header: str):
+    kind, _, key = header.partition(" ")
+    if kind != "Token" or not key:
+        return None
+    token = Token.objects.select_related("user").filter(key=key.strip()).first()
+    return token.user if token else None
+
+
+async def _viewer(request: HttpRequest) -> tuple[Viewer | None, int]:
+    token = request.GET.get("token")
+    if token is not None:
+        return (OVERLAY_VIEWER, 0) if overlay_token_ok(token) else (None, 401)
+    authorization = request.headers.get("Authorization")
+    user = await sync_to_async(_user_for_api_token)(authorization) if authorization else await request.auser()
+    viewer = await database_sync_to_async(viewer_for_user)(user)
+    if viewer is None:
+        return None, 403 if user is not None and user.is_authenticated else 401
+    return viewer, 0
+
+
+@require_GET
+async def obs_events(request: HttpRequest) -> HttpResponse:
+    remember_server_loop()
+    viewer, status = await _viewer(request)
+    if viewer is None:
+        if status == 401:
+            return problem_response(request, status=401, code="not_authenticated", detail="Sign in or use ?token=.")
+        return problem_response(request, status=403, code="permission_denied", detail="You may not watch.")
+    layer = get_channel_layer()
+    channel = await layer.new_channel("sse.")
+    for group in viewer.groups:
+        await layer.group_add(group, channel)
+    include_leaderboard = (
+        viewer.sees_staff_events or await database_sync_to_async(payloads.leaderboard_visible_to_teams)()
+    )
+    snapshot = await database_sync_to_async(payloads.snapshot)(include_leaderboard=include_leaderboard)
+    response = StreamingHttpResponse(
+        _stream(layer, channel, viewer, envelope("snapshot", snapshot)), content_type="text/event-stream"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # proxies must not hold events back
+    return response
+
+
+async def _stream(layer, channel: str, viewer: Viewer, snapshot: dict) -> AsyncIterator[str]:
+    try:
+        yield _frame(snapshot)
+        while True:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), settings.SSE_HEARTBEAT_SECONDS)
+            except TimeoutError:
+                yield ": heartbeat\n\n"
+                continue
+            if viewer.may_see(message.get("audience", "all")):
+                yield _frame(message["event"])
+    finally:
+        # The client went away (Django cancels the stream) or the server stops.
+        for group in viewer.groups:
+            await layer.group_discard(group, channel)

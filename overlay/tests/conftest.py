@@ -1,0 +1,35 @@
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from brainstorm.asgi import application
+from overlay.events import leaderboard_events
+
+TOKEN = "test-overlay-token"  # settings_test sets OVERLAY_TOKEN to this
+
+
+@pytest.fixture(autouse=True)
+def _no_pending_leaderboard_timer():
+    leaderboard_events.cancel()
+    yield
+    leaderboard_events.cancel()
+
+
+def session_headers(user, origin: str = "http://testserver") -> list[tuple[bytes, bytes]]:
+    client = Client()
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    headers = [(b"cookie", cookie.encode())]
+    if origin:
+        headers.append((b"origin", origin.encode()))
+    return headers
+
+
+def socket(path: str = f"/api/ws?token={TOKEN}", headers=None) -> WebsocketCommunicator:
+    return WebsocketCommunicator(application, path, headers=headers or [])
+
+
+def run(scenario):
+    """Run an async scenario from a sync test: database calls come back to this thread and its transaction."""
+    return async_to_sync(scenario)()

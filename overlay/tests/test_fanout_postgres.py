@@ -1,0 +1,138 @@
+"""Across server processes, over Redis: two Daphne servers, a client on one, a bell rung on the other.
+And two schedulers at once still fire each item once. PostgreSQL (committed data the servers can
+read) with Redis as the channel layer: the CI run that has both."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from market.models import AuditEntry, ScheduledPrice
+from market.scheduler import run_due
+from newsroom.models import News
+from newsroom.services import news_create
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "test-overlay-token"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def daphne_server(port: int):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "brainstorm.settings",
+        "BRAINSTORM_IGNORE_DOTENV": "true",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "SECRET_KEY": "fan-out-test-key-" + "x" * 32,
+        "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "OVERLAY_TOKEN": TOKEN,
+    }
+    daphne = Path(sys.executable).with_name("daphne")
+    process = subprocess.Popen(
+        [str(daphne), "-b", "127.0.0.1", "-p", str(port), "brainstorm.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(process.stderr.read().decode()[-3000:]) from None
+                time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+        process.stderr.close()
+
+
+def test_a_client_on_one_server_hears_a_bell_rung_through_another(admin_user):
+    from websockets.sync.client import connect
+
+    key = Token.objects.create(user=admin_user).key
+    with daphne_server(free_port()) as first, daphne_server(free_port()) as second:
+        with connect(f"ws://{first}/api/ws?token={TOKEN}", open_timeout=10) as ws:
+            assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+
+            request = urllib.request.Request(
+                f"http://{second}/api/admin/market/open",
+                method="POST",
+                headers={"Authorization": f"Token {key}"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert json.loads(response.read())["status"] == "open"
+
+            event = json.loads(ws.recv(timeout=5))
+    assert event["type"] == "bell"
+    assert event["data"]["action"] == "start_day"
+    assert event["data"]["day"] == 1
+
+
+def test_two_schedulers_at_once_fire_each_item_once(make_company):
+    now = timezone.now()
+    companies = [make_company(f"C{n}", "10.00") for n in range(4)]
+    for n in range(20):
+        ScheduledPrice.objects.create(company=companies[n % 4], price=Decimal(11 + n), at=now - timedelta(seconds=n))
+    for n in range(10):
+        news_create(by=None, title=f"News {n}", content="x", published_at=now + timedelta(seconds=1))
+    start = threading.Barrier(2)
+    fired: list[list[str]] = [[], []]
+
+    def scheduler(index: int) -> None:
+        try:
+            start.wait()
+            for _ in range(3):
+                fired[index] += run_due(now + timedelta(seconds=2))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=scheduler, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    everything = fired[0] + fired[1]
+    assert len(everything) == 30
+    assert len(set(everything)) == 30, "an item fired twice"
+    assert not ScheduledPrice.objects.filter(applied_at__isnull=True).exists()
+    assert AuditEntry.objects.filter(action="price_set").count() == 20
+    assert News.objects.filter(announced_at__isnull=True).count() == 0

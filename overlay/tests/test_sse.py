@@ -1,0 +1,134 @@
+"""SSE /api/obs/events: the same events as the socket, as text/event-stream, with heartbeats."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import AsyncClient, override_settings
+
+from market import services
+from overlay.tests.conftest import TOKEN, run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def parse(chunk) -> str:
+    return chunk.decode() if isinstance(chunk, bytes) else chunk
+
+
+async def next_data(stream) -> dict:
+    """The next `data:` frame, skipping heartbeats."""
+    while True:
+        chunk = parse(await anext(stream))
+        if chunk.startswith("data: "):
+            return json.loads(chunk.removeprefix("data: "))
+
+
+def test_stream_starts_with_the_snapshot_and_carries_live_events(company):
+    async def scenario():
+        response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")
+        stream = aiter(response.streaming_content)
+        snapshot = await next_data(stream)
+        await database_sync_to_async(services.market_open)(by=None)
+        bell = await next_data(stream)
+        await database_sync_to_async(services.price_set)(company=company, price=Decimal("10.10"), by=None)
+        price = await next_data(stream)
+        await stream.aclose()
+        return response, snapshot, bell, price
+
+    response, snapshot, bell, price = run(scenario)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream"
+    assert response["Cache-Control"] == "no-cache"
+    assert snapshot["type"] == "snapshot"
+    assert snapshot["data"]["companies"][0]["ticker"] == "ACME"
+    assert (bell["type"], bell["data"]["action"], bell["data"]["day"]) == ("bell", "start_day", 1)
+    assert (price["type"], price["data"]["price"]) == ("price", "10.10")
+
+
+@override_settings(SSE_HEARTBEAT_SECONDS=0.05)
+def test_a_quiet_stream_sends_heartbeat_comments():
+    async def scenario():
+        response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")
+        stream = aiter(response.streaming_content)
+        await anext(stream)  # snapshot
+        beats = [parse(await anext(stream)) for _ in range(2)]
+        await stream.aclose()
+        return beats
+
+    assert run(scenario) == [": heartbeat\n\n", ": heartbeat\n\n"]
+
+
+async def group_size(layer, group: str) -> int:
+    if hasattr(layer, "groups"):  # in-memory layer
+        return len(layer.groups.get(group, {}))
+    connection = layer.connection(layer.consistent_hash(group))  # Redis: the group is a sorted set
+    return await connection.zcard(layer._group_key(group))
+
+
+def test_a_client_going_away_ends_the_stream_and_leaves_the_group():
+    from asgiref.testing import ApplicationCommunicator
+    from channels.layers import get_channel_layer
+
+    from brainstorm.asgi import application
+    from overlay.events import MARKET_GROUP
+
+    layer = get_channel_layer()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/api/obs/events",
+        "raw_path": b"/api/obs/events",
+        "query_string": f"token={TOKEN}".encode(),
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+    async def scenario():
+        server = ApplicationCommunicator(application, scope)
+        await server.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await server.receive_output(timeout=3)
+        first = await server.receive_output(timeout=3)
+        during = await group_size(layer, MARKET_GROUP)
+        await server.send_input({"type": "http.disconnect"})
+        await server.wait(timeout=3)  # the response task ends: it does not stream forever
+        after = await group_size(layer, MARKET_GROUP)
+        return start, first, during, after
+
+    start, first, during, after = run(scenario)
+    assert start["status"] == 200
+    assert first["body"].startswith(b"data: ")
+    assert during >= 1
+    assert after == during - 1
+
+
+@pytest.mark.parametrize("query", ["", "?token=wrong"])
+def test_stream_refuses_strangers_with_a_problem(query):
+    async def scenario():
+        return await AsyncClient().get(f"/api/obs/events{query}")
+
+    response = run(scenario)
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_a_team_streams_with_its_api_token(team):
+    from rest_framework.authtoken.models import Token
+
+    key = Token.objects.create(user=team.user).key
+
+    async def scenario():
+        response = await AsyncClient().get("/api/obs/events", headers={"Authorization": f"Token {key}"})
+        stream = aiter(response.streaming_content)
+        first = await next_data(stream)
+        await stream.aclose()
+        return first
+
+    assert run(scenario)["type"] == "snapshot"

@@ -1,0 +1,58 @@
+"""Who is watching: an overlay (by token), an organiser, or a team. Shared by WebSocket and SSE."""
+
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+from django.conf import settings
+
+from accounts.models import Role, User
+from overlay.events import ALL, MARKET_GROUP, user_group
+
+OVERLAY = "overlay"
+ADMIN = "admin"
+PARTICIPANT = "participant"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    kind: str
+    user: User | None = None
+    groups: tuple[str, ...] = field(default=(MARKET_GROUP,))
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == ADMIN
+
+    @property
+    def sees_staff_events(self) -> bool:
+        return self.kind in (OVERLAY, ADMIN)
+
+    def may_see(self, audience: str) -> bool:
+        return audience == ALL or self.sees_staff_events
+
+
+def overlay_token_ok(token: str) -> bool:
+    expected = settings.OVERLAY_TOKEN
+    return bool(expected) and secrets.compare_digest(token.encode(), expected.encode())
+
+
+def token_from_query(query_string: bytes | str) -> str | None:
+    if isinstance(query_string, bytes):
+        query_string = query_string.decode("latin-1")
+    values = parse_qs(query_string).get("token")
+    return values[0] if values else None
+
+
+def viewer_for_user(user) -> Viewer | None:
+    """The viewer for a signed-in user, or None when the account may not watch."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.role == Role.ADMIN:
+        return Viewer(ADMIN, user)
+    if user.role == Role.PARTICIPANT and hasattr(user, "participant"):
+        return Viewer(PARTICIPANT, user, (MARKET_GROUP, user_group(user.pk)))
+    return None
+
+
+OVERLAY_VIEWER = Viewer(OVERLAY)
