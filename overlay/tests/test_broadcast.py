@@ -21,11 +21,10 @@ def test_a_rolled_back_change_announces_nothing(company, team, open_market, djan
     class Abort(Exception):
         pass
 
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(Abort), transaction.atomic():
-            services.price_set(company=company, price=Decimal("11.00"), by=None)
-            services.trade_execute(participant=team, company=company, side="buy", quantity=1)
-            raise Abort
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(Abort), transaction.atomic():
+        services.price_set(company=company, price=Decimal("11.00"), by=None)
+        services.trade_execute(participant=team, company=company, side="buy", quantity=1)
+        raise Abort
     assert callbacks == []
 
 

@@ -88,19 +88,22 @@ def test_a_client_on_one_server_hears_a_bell_rung_through_another(admin_user):
     from websockets.sync.client import connect
 
     key = Token.objects.create(user=admin_user).key
-    with daphne_server(free_port()) as first, daphne_server(free_port()) as second:
-        with connect(f"ws://{first}/api/ws?token={TOKEN}", open_timeout=10) as ws:
-            assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+    with (
+        daphne_server(free_port()) as first,
+        daphne_server(free_port()) as second,
+        connect(f"ws://{first}/api/ws?token={TOKEN}", open_timeout=10) as ws,
+    ):
+        assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
 
-            request = urllib.request.Request(
-                f"http://{second}/api/admin/market/open",
-                method="POST",
-                headers={"Authorization": f"Token {key}"},
-            )
-            with urllib.request.urlopen(request, timeout=10) as response:
-                assert json.loads(response.read())["status"] == "open"
+        request = urllib.request.Request(
+            f"http://{second}/api/admin/market/open",
+            method="POST",
+            headers={"Authorization": f"Token {key}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["status"] == "open"
 
-            event = json.loads(ws.recv(timeout=5))
+        event = json.loads(ws.recv(timeout=5))
     assert event["type"] == "bell"
     assert event["data"]["action"] == "start_day"
     assert event["data"]["day"] == 1
