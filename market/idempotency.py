@@ -1,8 +1,9 @@
 """`Idempotency-Key`: a team's repeated request gets the first answer, and never trades twice.
 
-Copies of one request are serialised by the same row lock that serialises the team's trades:
-the first copy runs and stores its answer in the same transaction; the others wait for the
-lock, find the answer and replay it.
+The first copy inserts the key's row and runs, storing its answer in that row in the same
+transaction. A copy arriving meanwhile blocks on the unique index until the first commits
+(then finds the answer and replays it) or rolls back (then runs itself). Keys wait only for
+their own copies: no lock outside the trade's own locking order is taken.
 """
 
 import hashlib
@@ -10,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from market.errors import IdempotencyKeyReused
 from market.models import IdempotencyRecord, Participant
@@ -29,17 +30,19 @@ def idempotent_call(
 ) -> tuple[int, dict, bool]:
     """Run `call` once per (team, key); return (status, body, replayed)."""
     with transaction.atomic():
-        Participant.objects.select_for_update().filter(pk=participant.pk).values_list("pk", flat=True).get()
-        record = IdempotencyRecord.objects.filter(participant=participant, key=key).first()
-        if record is not None:
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    participant=participant, key=key, fingerprint=fingerprint, status_code=0, response={}
+                )
+        except IntegrityError:
+            record = IdempotencyRecord.objects.get(participant=participant, key=key)
             if record.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(
                     "This Idempotency-Key was already used for a different request; use a new key."
-                )
+                ) from None
             return record.status_code, record.response, True
         with transaction.atomic():  # a savepoint: a refused call leaves nothing behind
             status, body = call()
-        IdempotencyRecord.objects.create(
-            participant=participant, key=key, fingerprint=fingerprint, status_code=status, response=body
-        )
+        IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=status, response=body)
         return status, body, False

@@ -2,9 +2,13 @@
 
 Locking order, the same everywhere so nothing deadlocks:
   event settings (the bell) → trading day → company → participants (by id) → holdings.
-A trade locks its participant, then share-locks the open day (so the closing bell waits for
-trades under way and no trade slips in after it), then reads the company's price without a
-lock (a price change never waits for trades, nor trades for each other on a hot stock).
+A trade share-locks the open day (the closing bell waits for trades under way, and no trade
+slips in after it), then key-share-locks its company (a price change waits for trades under way
+on that company and they for it, while trades of different teams on one hot stock run side by
+side), then locks its team (one team's trades run one at a time), then the team's holding.
+A price change locks the company for update, then the holders it revalues.
+Django's foreign keys are checked at commit (DEFERRABLE INITIALLY DEFERRED): their implicit
+locks come too late to order anything, hence the explicit ones.
 """
 
 from datetime import datetime
@@ -146,6 +150,13 @@ def _open_day_share_locked() -> TradingDay | None:
     return days[0] if days else None
 
 
+def _company_key_share_locked(pk) -> Company:
+    """The company as it is now, locked against a price change until this transaction ends."""
+    if connection.vendor != "postgresql":
+        return Company.objects.get(pk=pk)
+    return Company.objects.raw("SELECT * FROM companies WHERE id = %s FOR KEY SHARE", [pk])[0]
+
+
 def current_day_number() -> int | None:
     """The open day, else the last day that opened: the day a price change belongs to."""
     day = TradingDay.objects.filter(opened_at__isnull=False).order_by("-number").first()
@@ -195,8 +206,9 @@ def market_close(*, by: User | None, day_number: int | None = None, now: datetim
     day = TradingDay.objects.select_for_update().filter(opened_at__isnull=False, closed_at__isnull=True).first()
     if day is None or (day_number is not None and day.number != day_number):
         raise MarketAlreadyClosed("No trading day is open." if day is None else f"Day {day_number} is not open.")
-    # Trades under way hold a share lock on the day row: taking it for update waited for them.
-    day.closed_at = max(now, day.opened_at)
+    # Trades under way hold a share lock on the day row: taking it for update waited for them,
+    # so the bell rings now, after the last of them.
+    day.closed_at = max(now, timezone.now(), day.opened_at)
     day.save(update_fields=["closed_at"])
     Company.objects.update(previous_price=F("current_price"))
     DailyValue.objects.filter(day=day.number).delete()
@@ -317,13 +329,13 @@ def trade_execute(
         raise InvalidInput("Quantity is out of range.", errors={"quantity": ["Must be a whole number from 1."]})
     now = timezone.now()
     with transaction.atomic():
-        team = Participant.objects.select_for_update().get(pk=participant.pk)
         day = _open_day_share_locked()
         if day is None:
             raise MarketClosed("Market is closed.")
+        stock = _company_key_share_locked(company.pk)
+        team = Participant.objects.select_for_update().get(pk=participant.pk)
         if team.is_frozen:
             raise ParticipantFrozen("Your team is frozen; ask the organisers.")
-        stock = Company.objects.get(pk=company.pk)
         if not stock.is_active:
             raise CompanyInactive(f"{stock.ticker} cannot be traded now.")
         rules = EventSettings.load()
@@ -337,7 +349,12 @@ def trade_execute(
             raise PriceChanged(f"The price of {stock.ticker} is now {price}.", price=str(price))
 
         total = price * quantity
-        holding = Holding.objects.select_for_update().filter(participant=team, company=stock).first()
+        holding = (
+            Holding.objects.select_for_update(of=("self",))
+            .filter(participant=team, company=stock)
+            .order_by()  # no join for the default ordering: lock the holding row only
+            .first()
+        )
         if side == TradeType.BUY:
             fee = money(total * rules.buy_fee_rate)
             cost = total + fee
