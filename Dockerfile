@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Brainstorm: one image for the web server (Daphne) and the management commands.
+# Brainstorm: one image for the web server (Daphne), the scheduler and the management commands.
 # Build: docker build -t brainstorm .   Run: see docker-compose.yml.
 FROM python:3.11.15-slim-bookworm
 

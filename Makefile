@@ -22,15 +22,18 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 
 install: $(STAMP)
 
-# A local .env with a fresh random SECRET_KEY and DEBUG on: the embedded demo defaults.
+# A local .env with DEBUG on and fresh random secrets: the embedded demo defaults.
 .env: | $(BIN)/python
-	@$(BIN)/python -c "import secrets; print('DEBUG=true'); print('SECRET_KEY=' + secrets.token_urlsafe(50))" > $@
-	@echo "Wrote .env (DEBUG on, a random SECRET_KEY) for local use."
+	@$(BIN)/python -c "import secrets; print('DEBUG=true'); print('SECRET_KEY=' + secrets.token_urlsafe(50)); print('OVERLAY_TOKEN=' + secrets.token_urlsafe(24))" > $@
+	@echo "Wrote .env (DEBUG on, a random SECRET_KEY and OVERLAY_TOKEN) for local use."
 
 run: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving Brainstorm: admin http://$(HOST):$(PORT)/admin/ · API docs http://$(HOST):$(PORT)/api/docs/"
+	@# The scheduler runs beside the server and stops with it.
+	$(BIN)/python manage.py run_scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/daphne -b $(HOST) -p $(PORT) brainstorm.asgi:application
 
 # DATABASE_URL and REDIS_URL choose the database and channel layer (SQLite and in-memory when unset).

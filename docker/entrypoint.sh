@@ -2,6 +2,7 @@
 # Container entry point for the Brainstorm image.
 #   web        (default) apply migrations, then serve HTTP/WebSocket/SSE with Daphne on :8000.
 #              Extra arguments are passed to Daphne, e.g. `web --verbosity 2`.
+#   scheduler  fire scheduled news, day opens/closes and price changes when due.
 #   anything else is run as given, e.g. `python manage.py createsuperuser`.
 set -eu
 
@@ -16,6 +17,10 @@ case "$1" in
         # No --proxy-headers here: Daphne would then take the client address from
         # X-Forwarded-For sent by anyone, bypassing the TRUSTED_PROXIES check (SPEC §10).
         exec daphne -b 0.0.0.0 -p 8000 "$@" brainstorm.asgi:application
+        ;;
+    scheduler)
+        shift
+        exec python manage.py run_scheduler "$@"
         ;;
     *)
         exec "$@"
