@@ -17,6 +17,7 @@ api_patterns = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    path("overlay/", include("overlay.urls_pages")),
 ]
 
 handler400 = "brainstorm.views.bad_request"

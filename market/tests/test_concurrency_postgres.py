@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Sum
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -84,6 +84,20 @@ def together(jobs: list[Callable[[], object]]) -> list:
 
     with ThreadPoolExecutor(len(jobs)) as pool:
         return list(pool.map(run, jobs))
+
+
+def someone_waits_for_a_lock(timeout: float = 10) -> bool:
+    """True as soon as a session on this test database is blocked on a lock (the organiser's, here)."""
+    give_up = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < give_up:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.01)
+    return False
 
 
 def fees(buy: str = "0", sell: str = "0") -> None:
@@ -244,8 +258,71 @@ def test_a_price_change_during_a_teams_first_purchase_revalues_that_team_too(mak
     assert team.portfolio_value == Decimal("900.00") + 10 * Decimal("20.00")
 
 
+# The organiser is not overtaken: a request sent after the organiser's waits for it
+
+
+def slow_trade_then(make_team, organiser, organiser_acts: Callable[[APIClient, Company], object]) -> tuple:
+    """One team's trade stays open; the organiser acts (and waits for it); another team trades meanwhile."""
+    company = acme("10.00")
+    market_open(by=None)
+    slow = make_team("Bull Riders", starting_cash=Decimal("1000.00"))
+    late = make_team("Bear Necessities", starting_cash=Decimal("1000.00"))
+    admin_token, late_token = token_for(organiser), token_for(late.user)
+    slow_is_trading, organiser_has_acted = threading.Event(), threading.Event()
+
+    def slow_trade() -> None:
+        with transaction.atomic():
+            trade_execute(participant=slow, company=company, side="buy", quantity=1)
+            slow_is_trading.set()
+            time.sleep(HOLD_OPEN)
+
+    def organiser_request() -> Answer:
+        assert slow_is_trading.wait(timeout=10)
+        organiser_has_acted.set()
+        return answer(organiser_acts(client(admin_token), company))
+
+    def late_trade() -> Answer:
+        assert organiser_has_acted.wait(timeout=10)
+        assert someone_waits_for_a_lock()  # the organiser's request, behind the slow trade
+        return trade(late_token, "buy")
+
+    _, organisers, lates = together([slow_trade, organiser_request, late_trade])
+    return late, organisers, lates
+
+
+def test_a_trade_sent_after_the_closing_bell_rang_is_refused_while_earlier_trades_finish(make_team, organiser):
+    late, close, late_answer = slow_trade_then(
+        make_team, organiser, lambda admin, _: admin.post("/api/admin/market/close")
+    )
+
+    assert close.status == 200
+    # Had it gone through, trades arriving one after another could hold the bell off forever.
+    assert (late_answer.status, late_answer.code) == (409, "market_closed"), late_answer.body
+    assert not Transaction.objects.filter(participant=late).exists()
+
+
+def test_a_trade_sent_after_a_price_change_fills_at_the_new_price(make_team, organiser):
+    _, change, late_answer = slow_trade_then(
+        make_team,
+        organiser,
+        lambda admin, company: admin.patch(
+            f"/api/admin/companies/{company.pk}", {"current_price": "11.00"}, format="json"
+        ),
+    )
+
+    assert change.status == 200
+    # Had it filled at the old price, trades arriving one after another could hold the change off forever.
+    assert late_answer.status == 201, late_answer.body
+    assert late_answer.body["transaction"]["price"] == "11.00"
+
+
 # Many teams while the organiser moves the price
 
+
+# A burst: teams trade one share after another; the organiser acts a moment in.
+BURST_TEAMS = 16  # with the organiser and the test itself: within the pool's 20 connections
+ORGANISER_ACTS_AFTER = 0.15  # seconds into the burst
+BUYERS_GIVE_UP_AFTER = 4.0  # seconds: what the organiser did not get through by then waited for the burst
 
 TEAMS = 24
 BUYS_PER_TEAM = 3
@@ -302,12 +379,44 @@ def test_every_portfolio_value_matches_current_prices_after_a_buying_burst_with_
     assert stale == {}, f"portfolio_value (kept, recomputed) is stale for {len(stale)} of {TEAMS} teams: {stale}"
 
 
+NEW_PRICE = "11.00"
+
+
+def test_a_price_change_takes_effect_during_a_burst_of_trades_on_that_company(make_team, organiser):
+    company = acme("10.00")
+    market_open(by=None)
+    teams = [make_team(f"Team {n:02}", starting_cash=Decimal("100000.00")) for n in range(BURST_TEAMS)]
+    tokens = [token_for(team.user) for team in teams]
+    admin_token = token_for(organiser)
+
+    def buyer(token: str) -> Callable[[], list[Answer]]:
+        def run() -> list[Answer]:
+            answers = []
+            give_up = time.monotonic() + BUYERS_GIVE_UP_AFTER
+            while time.monotonic() < give_up:
+                answers.append(trade(token, "buy"))
+            return answers
+
+        return run
+
+    def price_change() -> tuple[Answer, float]:
+        time.sleep(ORGANISER_ACTS_AFTER)
+        began = time.monotonic()
+        patch = client(admin_token).patch(
+            f"/api/admin/companies/{company.pk}", {"current_price": NEW_PRICE}, format="json"
+        )
+        return answer(patch), time.monotonic() - began
+
+    *answers, (change, seconds) = together([*(buyer(token) for token in tokens), price_change])
+
+    assert change.status == 200
+    assert all(a.status == 201 for team_answers in answers for a in team_answers)
+    # Teams that keep trading see the organiser's price while they trade, not once they stop.
+    at_new_price = Transaction.objects.filter(price=Decimal(NEW_PRICE)).count()
+    assert at_new_price > 0, f"the price change took {seconds:.2f} s: it waited for the burst to end"
+
+
 # The closing bell in the middle of a burst
-
-
-BELL_TEAMS = 12
-BELL_AFTER = 0.15  # seconds into the burst
-BUYERS_GIVE_UP_AFTER = 4.0  # seconds: a bell that has not stopped the burst by then never did
 
 
 @dataclass(frozen=True)
@@ -322,7 +431,7 @@ def closing_bell_during_a_burst(make_team, organiser) -> Burst:
     """Teams buy one share after another until refused; the organiser rings the end bell meanwhile."""
     acme("10.00")
     market_open(by=None)
-    teams = [make_team(f"Team {n:02}", starting_cash=Decimal("100000.00")) for n in range(BELL_TEAMS)]
+    teams = [make_team(f"Team {n:02}", starting_cash=Decimal("100000.00")) for n in range(BURST_TEAMS)]
     tokens = [token_for(team.user) for team in teams]
     admin_token = token_for(organiser)
 
@@ -339,7 +448,7 @@ def closing_bell_during_a_burst(make_team, organiser) -> Burst:
         return run
 
     def bell() -> tuple[Answer, float]:
-        time.sleep(BELL_AFTER)
+        time.sleep(ORGANISER_ACTS_AFTER)
         began = time.monotonic()
         close = answer(client(admin_token).post("/api/admin/market/close"))
         return close, time.monotonic() - began
@@ -355,7 +464,7 @@ def test_the_closing_bell_stops_a_burst_of_trades_at_once(make_team, organiser):
     assert burst.close.body["status"] == "closed"
     # Every team traded until the bell, then was refused because the market closed.
     last = Counter((a[-1].status, a[-1].code) for a in burst.answers)
-    assert last == {(409, "market_closed"): BELL_TEAMS}, (
+    assert last == {(409, "market_closed"): BURST_TEAMS}, (
         f"the bell took {burst.bell_seconds:.2f} s; last answers {last}"
     )
     assert all({a.status for a in team_answers[:-1]} <= {201} for team_answers in burst.answers)

@@ -3,21 +3,13 @@ And two schedulers at once still fire each item once. PostgreSQL (committed data
 read) with Redis as the channel layer: the CI run that has both."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.request
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -25,63 +17,9 @@ from market.models import AuditEntry, ScheduledPrice
 from market.scheduler import run_due
 from newsroom.models import News
 from newsroom.services import news_create
+from overlay.tests.servers import TOKEN, daphne_server, free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "test-overlay-token"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@contextmanager
-def daphne_server(port: int):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "brainstorm.settings",
-        "BRAINSTORM_IGNORE_DOTENV": "true",
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "SECRET_KEY": "fan-out-test-key-" + "x" * 32,
-        "DEBUG": "false",
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "OVERLAY_TOKEN": TOKEN,
-    }
-    daphne = Path(sys.executable).with_name("daphne")
-    process = subprocess.Popen(
-        [str(daphne), "-b", "127.0.0.1", "-p", str(port), "brainstorm.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stderr.read().decode()[-3000:]) from None
-                time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
-        process.stderr.close()
 
 
 def test_a_client_on_one_server_hears_a_bell_rung_through_another(admin_user):

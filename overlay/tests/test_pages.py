@@ -1,0 +1,63 @@
+"""Overlay pages render for the token and tell a stranger nothing."""
+
+import pytest
+
+from overlay.tests.servers import TOKEN
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/overlay/", "/overlay/ticker", "/overlay/leaderboard", "/overlay/news", "/overlay/bell"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_each_page_renders_for_the_overlay_token(client, path):
+    response = client.get(path, {"token": TOKEN})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'type="module"' in page and "overlay/overlay.js" in page
+    assert f'data-token="{TOKEN}"' in page
+    assert 'data-timezone="Asia/Jakarta"' in page
+    assert response["Cache-Control"] == "no-store"
+    assert "<button" not in page and "<input" not in page
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("query", [{}, {"token": "wrong"}, {"token": ""}])
+def test_without_the_token_the_page_is_refused_and_shows_no_market_data(client, company, team, path, query):
+    response = client.get(path, query)
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    for secret in ("ACME", company.name, team.display_name, TOKEN, "overlay.js"):
+        assert secret not in page
+
+
+def test_the_full_scene_carries_every_widget_and_the_options(client):
+    response = client.get("/overlay/", {"token": TOKEN, "theme": "light", "limit": "5", "sound": "0"})
+    page = response.content.decode()
+    assert 'data-widgets="status ticker leaderboard news bell"' in page
+    assert 'data-theme="light"' in page
+    assert 'data-limit="5"' in page
+    assert 'data-sound="0"' in page
+
+
+@pytest.mark.parametrize("limit, shown", [("0", "1"), ("500", "50"), ("abc", "10"), ("", "10")])
+def test_the_limit_is_kept_in_range(client, limit, shown):
+    page = client.get("/overlay/leaderboard", {"token": TOKEN, "limit": limit}).content.decode()
+    assert f'data-limit="{shown}"' in page
+
+
+def test_single_pages_carry_only_their_widget(client):
+    page = client.get("/overlay/ticker", {"token": TOKEN}).content.decode()
+    assert 'data-widgets="ticker"' in page
+
+
+def test_the_scripts_and_styles_are_served(client):
+    for asset in ["overlay.js", "live.js", "bell.js", "format.js", "overlay.css"]:
+        response = client.get(f"/static/overlay/{asset}")
+        try:
+            assert response.status_code == 200, asset
+            assert b"".join(response.streaming_content), asset
+        finally:
+            response.close()

@@ -1,0 +1,49 @@
+"""OBS overlay pages (SPEC §8): browser sources at 1920×1080, fed by the live socket."""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from overlay.viewers import overlay_token_ok
+
+PAGES = {
+    "scene": {"title": "Full scene", "widgets": ["status", "ticker", "leaderboard", "news", "bell"]},
+    "ticker": {"title": "Ticker tape", "widgets": ["ticker"]},
+    "leaderboard": {"title": "Leaderboard", "widgets": ["leaderboard"]},
+    "news": {"title": "News", "widgets": ["news"]},
+    "bell": {"title": "Bell", "widgets": ["bell"]},
+}
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 50
+
+
+def _limit(value: str | None) -> int:
+    try:
+        return max(1, min(MAX_LIMIT, int(value or DEFAULT_LIMIT)))
+    except ValueError:
+        return DEFAULT_LIMIT
+
+
+@require_GET
+def overlay_page(request: HttpRequest, page: str = "scene") -> HttpResponse:
+    token = request.GET.get("token", "")
+    if not overlay_token_ok(token):
+        # Nothing about the market on this page: only how to get in.
+        return render(request, "overlay/forbidden.html", status=403)
+    spec = PAGES[page]
+    options = {
+        "page": page,
+        "title": spec["title"],
+        "widgets": " ".join(spec["widgets"]),
+        "token": token,
+        "theme": "light" if request.GET.get("theme") == "light" else "dark",
+        "limit": _limit(request.GET.get("limit")),
+        "sound": request.GET.get("sound") != "0",
+        "timezone": settings.EVENT_TIMEZONE,
+        "currency": settings.EVENT_CURRENCY,
+    }
+    response = render(request, "overlay/page.html", options)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    return response

@@ -1,0 +1,70 @@
+// The live connection: rebuilds from the snapshot on every (re)connect, reconnects forever with
+// capped exponential backoff and jitter, and treats a silent socket as a dead one.
+
+const MAX_DELAY_MS = 30000;
+const FIRST_DELAY_MS = 500;
+const PING_EVERY_MS = 10000;
+const SILENCE_LIMIT_MS = 25000;
+
+export function backoffDelay(attempt, random = Math.random) {
+  const ceiling = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** attempt);
+  return Math.round(ceiling / 2 + random() * (ceiling / 2)); // "equal jitter": never 0, never above the cap
+}
+
+export function connectLive({ url, onSnapshot, onEvent, onStatus }) {
+  let socket = null;
+  let attempt = 0;
+  let retryTimer = null;
+  let pingTimer = null;
+  let lastHeard = 0;
+
+  function open() {
+    clearTimeout(retryTimer);
+    socket = new WebSocket(url);
+    socket.onopen = () => {
+      attempt = 0;
+      lastHeard = Date.now();
+      pingTimer = setInterval(heartbeat, PING_EVERY_MS);
+    };
+    socket.onmessage = (message) => {
+      lastHeard = Date.now();
+      let event;
+      try {
+        event = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      if (event.type === "snapshot") {
+        onSnapshot(event.data);
+        onStatus(true);
+      } else if (event.type !== "pong") {
+        onEvent(event);
+      }
+    };
+    socket.onclose = () => {
+      clearInterval(pingTimer);
+      onStatus(false);
+      socket = null;
+      retryTimer = setTimeout(open, backoffDelay(attempt++));
+    };
+    socket.onerror = () => socket && socket.close();
+  }
+
+  function heartbeat() {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - lastHeard > SILENCE_LIMIT_MS) {
+      socket.close(); // a half-open connection: start over
+      return;
+    }
+    socket.send(JSON.stringify({ type: "ping" }));
+  }
+
+  function resync() {
+    // Start over with a fresh snapshot (OBS made the source visible again, say).
+    if (socket) socket.close();
+    else open();
+  }
+
+  open();
+  return { resync };
+}
