@@ -1,5 +1,7 @@
 from decimal import Decimal
 
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework import serializers
 
@@ -37,14 +39,13 @@ class AdminParticipantSerializer(ParticipantSerializer):
         read_only_fields = fields
 
 
-class AdminParticipantCreateSerializer(StrictSerializer):
+class NewTeamSerializer(serializers.Serializer):
+    """An account and its team: what sign-up asks, and what an organiser fills in for a team."""
+
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
     display_name = serializers.CharField(max_length=80)
     school = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-    starting_cash = serializers.DecimalField(
-        max_digits=16, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True, default=None
-    )
 
     def validate_email(self, value: str) -> str:
         if User.objects.filter(email__iexact=value).exists():
@@ -55,6 +56,19 @@ class AdminParticipantCreateSerializer(StrictSerializer):
         if Participant.objects.filter(display_name__iexact=value).exists():
             raise serializers.ValidationError("This team name is taken.")
         return value
+
+    def validate(self, attrs: dict) -> dict:
+        try:
+            password_validation.validate_password(attrs["password"], user=User(email=attrs["email"]))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": exc.messages}) from exc
+        return attrs
+
+
+class AdminParticipantCreateSerializer(StrictSerializer, NewTeamSerializer):
+    starting_cash = serializers.DecimalField(
+        max_digits=16, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True, default=None
+    )
 
 
 class AdminParticipantUpdateSerializer(StrictSerializer):

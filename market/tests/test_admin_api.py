@@ -149,3 +149,14 @@ def test_admin_endpoints_refuse_teams(team_api, team, company):
         403,
         "permission_denied",
     )
+
+
+def test_admin_created_teams_need_a_strong_password_too(admin_api):
+    response = admin_api.post(
+        "/api/admin/participants",
+        {"email": "lab@sma3.sch.id", "password": "short", "display_name": "Lab Rats"},
+        format="json",
+    )
+    body = assert_problem(response, 400, "validation_error")
+    assert "password" in body["errors"]
+    assert not User.objects.filter(email="lab@sma3.sch.id").exists()
