@@ -97,6 +97,9 @@ def price_shown(page, ticker: str):
 
 
 def test_the_scene_shows_the_bell_and_a_new_price_within_two_seconds(page, server, market):
+    from market.models import TradingDay
+
+    TradingDay.objects.create(number=1, scheduled_close_at=timezone.now() + timezone.timedelta(hours=1))
     page.goto(f"http://127.0.0.1:{server['port']}/overlay/?token={TOKEN}")
     price_shown(page, "ACME").wait_for()
     assert price_shown(page, "ACME").inner_text() == "10.00"
@@ -107,7 +110,8 @@ def test_the_scene_shows_the_bell_and_a_new_price_within_two_seconds(page, serve
     banner = page.locator("#bell [data-role=banner]")
     banner.wait_for(state="visible", timeout=WITHIN_MS)
     assert banner.inner_text() == "Day 1 — trading open"
-    assert "Trading open" in page.locator("#status [data-role=market]").inner_text()
+    assert page.locator("#status [data-role=market]").inner_text() == "Day 1 · Trading open"
+    assert page.locator("#status [data-role=countdown]").inner_text().startswith("closes in 59:")
 
     company = api(server, market, "GET", "/api/admin/companies")["results"][0]
     api(server, market, "PATCH", f"/api/admin/companies/{company['id']}", {"current_price": "12.34"})
