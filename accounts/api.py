@@ -14,7 +14,7 @@ from accounts.serializers import (
     SignupSerializer,
     UserSerializer,
 )
-from accounts.services import AlreadyRegistered, InvalidCredentials, user_signup
+from accounts.services import AlreadyRegistered, InvalidCredentials, SignupClosed, signup_is_open, user_signup
 from market.serializers import ParticipantSerializer
 
 
@@ -33,6 +33,8 @@ class SignupView(APIView):
 
     @extend_schema(request=SignupSerializer, responses={201: SignupResponseSerializer}, tags=["auth"])
     def post(self, request):
+        if not signup_is_open():  # before validation: a closed sign-up tells nothing about accounts
+            raise SignupClosed("Sign-up is closed for this event. Ask the organisers for an account.")
         serializer = SignupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -10,7 +10,7 @@ class RejectNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if any("\\x00" in key or any("\\x00" in v for v in values) for key, values in request.GET.lists()):
+        if any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
             if request.path.startswith("/api/"):
                 return problem_response(
                     request, status=400, code="validation_error", detail="The query string contains a NUL character."

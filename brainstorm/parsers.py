@@ -2,8 +2,14 @@ import json
 from decimal import Decimal
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
+
+
+class RequestTooLarge(APIException):
+    status_code = 413
+    default_code = "request_too_large"
+    default_detail = "The request body is too large."
 
 
 class DecimalJSONParser(JSONParser):
@@ -12,8 +18,12 @@ class DecimalJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
-            text = stream.read().decode(encoding)
+            raw = stream.read(limit + 1) if limit else stream.read()
+            if limit and len(raw) > limit:
+                raise RequestTooLarge(f"The body is larger than {limit} bytes.")
+            text = raw.decode(encoding)
             data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ParseError(f"The body is not valid JSON: {exc}") from exc

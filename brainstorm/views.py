@@ -1,5 +1,6 @@
 """Error pages: problem details under /api/, the normal pages elsewhere."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.views import defaults
 
 from brainstorm.problems import problem_response
@@ -22,6 +23,8 @@ def server_error(request):
 
 
 def bad_request(request, exception=None):
+    if _is_api(request) and isinstance(exception, RequestDataTooBig):
+        return problem_response(request, status=413, code="request_too_large", detail="The request body is too large.")
     if _is_api(request):
         return problem_response(request, status=400, code="bad_request", detail="The request could not be understood.")
     return defaults.bad_request(request, exception)

@@ -17,7 +17,7 @@ from market.models import (
     TradingDay,
     Transaction,
 )
-from market.services import company_create, company_update, participant_create, price_set
+from market.services import company_create, company_update, participant_create, participant_freeze, price_set
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -166,7 +166,13 @@ class ParticipantAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            # Only what this form edits: cash and values may have moved since the form was read.
+            edited = [name for name in ("display_name", "school") if name in form.changed_data]
+            if edited:
+                obj.save(update_fields=[*edited, "updated_at"])
+            if "is_frozen" in form.changed_data:
+                participant_freeze(participant=obj, frozen=form.cleaned_data["is_frozen"], by=request.user)
+            return
         created = participant_create(
             user=obj.user,
             display_name=obj.display_name,
@@ -213,6 +219,15 @@ class TradingDayAdmin(admin.ModelAdmin):
     list_display = ["number", "scheduled_open_at", "scheduled_close_at", "opened_at", "closed_at", "status"]
     readonly_fields = ["opened_at", "closed_at"]
     fields = ["number", "scheduled_open_at", "scheduled_close_at", "opened_at", "closed_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A day that has opened has trades and values under its number: it stays as it was.
+        if obj is not None and obj.opened_at is not None:
+            return ["number", "scheduled_open_at", "scheduled_close_at", "opened_at", "closed_at"]
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return obj is None or obj.opened_at is None
 
     @admin.display(description="status")
     def status(self, day: TradingDay) -> str:

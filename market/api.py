@@ -1,6 +1,6 @@
 import re
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -214,16 +214,29 @@ class AdminParticipantViewSet(viewsets.ModelViewSet):
         form = AdminParticipantCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        with transaction.atomic():
-            user = User.objects.create_user(email=data["email"], password=data["password"], role=Role.PARTICIPANT)
-            team = services.participant_create(
-                user=user, display_name=data["display_name"], school=data["school"], starting_cash=data["starting_cash"]
-            )
-            services.audit(by=request.user, action="participant_create", target=f"participant:{team.pk}")
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(email=data["email"], password=data["password"], role=Role.PARTICIPANT)
+                team = services.participant_create(
+                    user=user,
+                    display_name=data["display_name"],
+                    school=data["school"],
+                    starting_cash=data["starting_cash"],
+                )
+                services.audit(by=request.user, action="participant_create", target=f"participant:{team.pk}")
+        except IntegrityError as exc:  # a concurrent request took the e-mail or the name first
+            field = "display_name" if "display_name" in str(exc) else "email"
+            raise serializers.ValidationError({field: ["Already taken."]}) from exc
         return Response(AdminParticipantSerializer(team).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AdminParticipantUpdateSerializer, responses=AdminParticipantSerializer)
     def partial_update(self, request, *args, **kwargs):
+        try:
+            return self._partial_update(request)
+        except IntegrityError as exc:  # a concurrent rename took the name first
+            raise serializers.ValidationError({"display_name": ["This team name is taken."]}) from exc
+
+    def _partial_update(self, request):
         team = self.get_object()
         form = AdminParticipantUpdateSerializer(team, data=request.data, partial=True)
         form.is_valid(raise_exception=True)

@@ -49,27 +49,49 @@ def _open_due_day(now: datetime) -> list[str]:
     return [f"open day {day.number}"]
 
 
-def _apply_due_prices(now: datetime) -> list[str]:
-    fired = []
+def _apply_next_due_price(now: datetime) -> str | None:
+    """Claim and apply one due price change. One transaction each: a price change locks its
+    company, then the holders; two companies in one transaction could deadlock with a trade."""
     with transaction.atomic():
-        due = list(
+        item = (
             ScheduledPrice.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(applied_at__isnull=True, at__lte=now)
             .select_related("company")
             .order_by("at", "pk")
+            .first()
         )
-        for item in due:
-            price_set(company=item.company, price=item.price, by=item.created_by, now=now)
-            ScheduledPrice.objects.filter(pk=item.pk).update(applied_at=now)
-            fired.append(f"price {item.company.ticker} {item.price}")
+        if item is None:
+            return None
+        price_set(company=item.company, price=item.price, by=item.created_by, now=now)
+        ScheduledPrice.objects.filter(pk=item.pk).update(applied_at=now)
+        return f"price {item.company.ticker} {item.price}"
+
+
+def _apply_due_prices(now: datetime) -> list[str]:
+    fired = []
+    while (item := _apply_next_due_price(now)) is not None:
+        fired.append(item)
     return fired
 
 
+def _announce_due_news(now: datetime) -> list[str]:
+    return [f"news {news.title!r}" for news in news_announce_due(now=now)]
+
+
+STEPS = (_close_due_day, _announce_due_news, _apply_due_prices, _open_due_day)
+
+
 def run_due(now: datetime | None = None) -> list[str]:
-    """One tick: fire everything due at `now`. Returns what fired, for the log."""
+    """One tick: fire everything due at `now`. Returns what fired, for the log.
+
+    Each step stands alone: one that fails (a price the database refuses, say) is logged and
+    retried next tick, and does not hold back the others.
+    """
     now = now or timezone.now()
-    fired = _close_due_day(now)
-    fired += [f"news {news.title!r}" for news in news_announce_due(now=now)]
-    fired += _apply_due_prices(now)
-    fired += _open_due_day(now)
+    fired = []
+    for step in STEPS:
+        try:
+            fired += step(now)
+        except Exception:  # logged with its traceback; the next tick tries again
+            logger.exception("scheduler step %s failed", step.__name__)
     return fired

@@ -1,20 +1,22 @@
 """The market's state changes: bells, prices, trades, teams. Each is one database transaction.
 
 Locking order, the same everywhere so nothing deadlocks:
-  event settings (the bell) → trading day → company → participants (by id) → holdings.
-A trade share-locks the open day (the closing bell waits for trades under way, and no trade
-slips in after it), then key-share-locks its company (a price change waits for trades under way
-on that company and they for it, while trades of different teams on one hot stock run side by
-side), then locks its team (one team's trades run one at a time), then the team's holding.
-A price change locks the company for update, then the holders it revalues.
-Django's foreign keys are checked at commit (DEFERRABLE INITIALLY DEFERRED): their implicit
-locks come too late to order anything, hence the explicit ones.
+  event settings → the bell → a company → participants (by id) → holdings.
+On PostgreSQL "the bell" and "a company" are transaction-scoped advisory locks: a trade holds
+both shared, the closing bell takes the bell exclusively and a price change its company. The
+lock manager queues them fairly: once a bell or a price change is waiting, trades that come
+after it wait behind it, so a stream of trades can never hold either off. (Shared row locks
+would not do: PostgreSQL grants a new share lock on a row even while an update waits for it.)
+So the closing bell waits for the trades under way and no trade slips in after it; a price
+change waits for trades under way on that company and the next ones fill at the new price;
+trades of different teams on one hot stock run side by side; and one team's trades run one at
+a time on its participant row. SQLite's IMMEDIATE transactions serialise every writer instead.
 """
 
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -140,21 +142,29 @@ def open_day() -> TradingDay | None:
     return TradingDay.objects.filter(opened_at__isnull=False, closed_at__isnull=True).first()
 
 
-def _open_day_share_locked() -> TradingDay | None:
-    """The open day, share-locked on PostgreSQL so the closing bell waits for this transaction."""
-    if connection.vendor != "postgresql":
-        return open_day()  # SQLite: IMMEDIATE transactions already serialise every writer
-    days = list(
-        TradingDay.objects.raw("SELECT * FROM trading_days WHERE opened_at IS NOT NULL AND closed_at IS NULL FOR SHARE")
+BELL_LOCK = 1  # advisory lock keys: (BELL_LOCK, 0) the bell; (COMPANY_LOCK, hash of id) a company
+COMPANY_LOCK = 2
+
+
+def _advisory(sql: str, *params) -> None:
+    if connection.vendor == "postgresql":  # SQLite: IMMEDIATE transactions serialise every writer
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def _lock_for_trade(company_pk) -> None:
+    """Until this transaction ends: no closing bell, no price change of this company."""
+    _advisory(
+        "SELECT pg_advisory_xact_lock_shared(%s, 0), pg_advisory_xact_lock_shared(%s, hashtext(%s::text))",
+        BELL_LOCK,
+        COMPANY_LOCK,
+        str(company_pk),
     )
-    return days[0] if days else None
 
 
-def _company_key_share_locked(pk) -> Company:
-    """The company as it is now, locked against a price change until this transaction ends."""
-    if connection.vendor != "postgresql":
-        return Company.objects.get(pk=pk)
-    return Company.objects.raw("SELECT * FROM companies WHERE id = %s FOR KEY SHARE", [pk])[0]
+def _lock_company_price(company_pk) -> None:
+    """Wait for trades under way on this company; later ones wait for this transaction."""
+    _advisory("SELECT pg_advisory_xact_lock(%s, hashtext(%s::text))", COMPANY_LOCK, str(company_pk))
 
 
 def current_day_number() -> int | None:
@@ -177,15 +187,20 @@ def market_open(*, by: User | None, day_number: int | None = None, now: datetime
             _lock_bell()
             if open_day() is not None:
                 raise MarketAlreadyOpen("Day is already open.")
-            unopened = TradingDay.objects.filter(opened_at__isnull=True).order_by("number")
+            # Days open in order: a prepared day numbered below one that already opened was
+            # skipped (its whole session passed) and is never opened late.
+            last_opened = current_day_number() or 0
+            unopened = TradingDay.objects.filter(opened_at__isnull=True, number__gt=last_opened).order_by("number")
             if day_number is not None:
                 unopened = unopened.filter(number=day_number)
             day = unopened.first()
             if day is None:
                 if day_number is not None:
-                    raise MarketAlreadyOpen(f"Day {day_number} has already opened.")
+                    raise MarketAlreadyOpen(f"Day {day_number} can no longer open.")
                 last = TradingDay.objects.order_by("-number").values_list("number", flat=True).first() or 0
                 day = TradingDay(number=last + 1)
+            if day.scheduled_close_at is not None and day.scheduled_close_at <= now:
+                day.scheduled_close_at = None  # a close time already past would end the day at once
             day.opened_at = now
             day.save()
             audit(by=by, action="market_open", target=f"day:{day.number}")
@@ -203,11 +218,12 @@ def market_close(*, by: User | None, day_number: int | None = None, now: datetim
     """
     now = now or timezone.now()
     _lock_bell()
+    _advisory("SELECT pg_advisory_xact_lock(%s, 0)", BELL_LOCK)  # waits for trades under way
     day = TradingDay.objects.select_for_update().filter(opened_at__isnull=False, closed_at__isnull=True).first()
     if day is None or (day_number is not None and day.number != day_number):
         raise MarketAlreadyClosed("No trading day is open." if day is None else f"Day {day_number} is not open.")
-    # Trades under way hold a share lock on the day row: taking it for update waited for them,
-    # so the bell rings now, after the last of them.
+    # Trades under way held the bell shared: taking it waited for them, so the bell rings now,
+    # after the last of them.
     day.closed_at = max(now, timezone.now(), day.opened_at)
     day.save(update_fields=["closed_at"])
     Company.objects.update(previous_price=F("current_price"))
@@ -288,6 +304,7 @@ def price_set(*, company: Company, price: Decimal, by: User | None, now: datetim
     """Change a company's price: history row, every holder revalued, audit entry."""
     price = _check_price(price)
     now = now or timezone.now()
+    _lock_company_price(company.pk)
     locked = Company.objects.select_for_update().get(pk=company.pk)
     old = locked.current_price
     if price == old:
@@ -303,7 +320,13 @@ def price_set(*, company: Company, price: Decimal, by: User | None, now: datetim
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    revalue(Participant.objects.filter(pk__in=holder_ids))
+    try:
+        with transaction.atomic():
+            revalue(Participant.objects.filter(pk__in=holder_ids))
+    except DataError as exc:
+        raise InvalidInput(
+            "At this price a team's value would be too large to record.", errors={"current_price": ["Too large."]}
+        ) from exc
     audit(by=by, action="price_set", target=f"company:{locked.ticker}", old=str(old), new=str(price))
     broadcast("price", payloads.price(locked))
     leaderboard_changed()
@@ -329,10 +352,11 @@ def trade_execute(
         raise InvalidInput("Quantity is out of range.", errors={"quantity": ["Must be a whole number from 1."]})
     now = timezone.now()
     with transaction.atomic():
-        day = _open_day_share_locked()
+        _lock_for_trade(company.pk)
+        day = open_day()
         if day is None:
             raise MarketClosed("Market is closed.")
-        stock = _company_key_share_locked(company.pk)
+        stock = Company.objects.get(pk=company.pk)
         team = Participant.objects.select_for_update().get(pk=participant.pk)
         if team.is_frozen:
             raise ParticipantFrozen("Your team is frozen; ask the organisers.")

@@ -33,6 +33,7 @@ def news_update(*, news: News, by: User | None, **changes) -> News:
     if unknown:
         raise TypeError(f"news_update() got unexpected fields {sorted(unknown)}")
     now = timezone.now()
+    news = News.objects.select_for_update().get(pk=news.pk)  # the scheduler may have announced it meanwhile
     for name, value in changes.items():
         setattr(news, name, value)
     if news.published_at is None or news.published_at > now:

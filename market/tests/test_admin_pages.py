@@ -126,3 +126,20 @@ def test_admin_adds_a_company_with_its_first_price_point(organiser_client):
     company = Company.objects.get(ticker="NEW")
     assert company.previous_price == Decimal("5.00")
     assert PricePoint.objects.filter(company=company).count() == 1
+
+
+def test_freezing_a_team_in_the_admin_is_audited_and_leaves_its_cash(organiser_client, team):
+    from market.models import AuditEntry
+    from market.services import cash_adjust
+
+    cash_adjust(participant=team, amount=Decimal("-30.00"), reason="penalty", by=None)
+    url = reverse("admin:market_participant_change", args=[team.pk])
+    form = {"display_name": team.display_name, "school": "SMA 1", "is_frozen": "on"}
+    form.update({"holdings-TOTAL_FORMS": "0", "holdings-INITIAL_FORMS": "0", "holdings-MAX_NUM_FORMS": "1000"})
+    response = organiser_client.post(url, form)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    team.refresh_from_db()
+    assert team.is_frozen
+    assert team.cash == Decimal("99970.00")
+    assert AuditEntry.objects.filter(action="participant_freeze").exists()

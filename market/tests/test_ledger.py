@@ -346,7 +346,7 @@ def play(op: tuple, market: Market, teams: list[Participant], companies: dict, a
     phases=[Phase.explicit, Phase.generate, Phase.shrink],  # "explain" traces coverage: minutes per failure
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(ops=st.lists(operations, min_size=10, max_size=40))
+@given(ops=st.lists(operations, min_size=10, max_size=30))
 def test_any_sequence_of_trades_prices_bells_and_adjustments_keeps_the_ledger_and_leaderboard_exact(
     ops, make_team, admin_api
 ):

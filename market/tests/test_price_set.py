@@ -65,3 +65,14 @@ def test_the_same_price_again_records_nothing(admin_api, company):
     patch_price(admin_api, company, "10.00")
     assert PricePoint.objects.filter(company=company).count() == 1
     assert not AuditEntry.objects.filter(action="price_set").exists()
+
+
+@pytest.mark.postgres  # SQLite does not enforce NUMERIC precision
+def test_a_price_too_large_for_the_holders_values_is_refused(admin_api, make_team, company, open_market):
+    from market.services import trade_execute
+
+    rich = make_team("Rich", starting_cash=Decimal("200000.00"))
+    trade_execute(participant=rich, company=company, side="buy", quantity=15_000)
+    assert_problem(patch_price(admin_api, company, "999999999999.99"), 400, "validation_error")
+    company.refresh_from_db()
+    assert company.current_price == Decimal("10.00")

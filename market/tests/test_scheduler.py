@@ -113,3 +113,47 @@ def test_close_day_when_closed_says_so():
 
     with pytest.raises(CommandError, match="No trading day is open"):
         call_command("close_day", stdout=StringIO())
+
+
+@pytest.mark.postgres  # SQLite does not enforce NUMERIC precision
+def test_a_price_the_database_refuses_does_not_hold_back_the_rest_of_the_tick(company, make_team, open_market):
+    from market.services import market_close, trade_execute
+
+    rich = make_team("Rich", starting_cash=Decimal("200000.00"))
+    trade_execute(participant=rich, company=company, side="buy", quantity=15_000)
+    market_close(by=None)
+    now = timezone.now()
+    ScheduledPrice.objects.create(company=company, price=Decimal("999999999999.99"), at=now)  # value overflows
+    TradingDay.objects.create(number=2, scheduled_open_at=now)
+
+    fired = run_due(now)
+
+    assert fired == ["open day 2"]
+    company.refresh_from_db()
+    assert company.current_price == Decimal("10.00")
+    assert ScheduledPrice.objects.get().applied_at is None
+
+
+def test_opening_by_hand_never_opens_a_day_that_was_skipped():
+    now = timezone.now()
+    TradingDay.objects.create(
+        number=1, scheduled_open_at=now - timedelta(hours=5), scheduled_close_at=now - timedelta(hours=4)
+    )
+    TradingDay.objects.create(number=2, opened_at=now - timedelta(hours=2), closed_at=now - timedelta(hours=1))
+    from market.services import market_open
+
+    day = market_open(by=None)
+
+    assert day.number == 3
+    assert not TradingDay.objects.get(number=1).is_open
+
+
+def test_opening_a_prepared_day_after_its_close_time_drops_the_stale_close():
+    from market.services import market_open
+
+    now = timezone.now()
+    TradingDay.objects.create(number=1, scheduled_close_at=now - timedelta(minutes=1))
+    day = market_open(by=None)
+    assert day.number == 1 and day.scheduled_close_at is None
+    assert run_due(now + timedelta(seconds=1)) == []
+    assert TradingDay.objects.get().is_open

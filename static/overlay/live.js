@@ -53,10 +53,24 @@ export function connectLive({ url, onSnapshot, onEvent, onStatus }) {
   function heartbeat() {
     if (!socket || socket.readyState !== WebSocket.OPEN) return;
     if (Date.now() - lastHeard > SILENCE_LIMIT_MS) {
-      socket.close(); // a half-open connection: start over
+      abandon(); // a half-open connection: its close handshake may never finish
       return;
     }
     socket.send(JSON.stringify({ type: "ping" }));
+  }
+
+  function abandon() {
+    clearInterval(pingTimer);
+    const dead = socket;
+    socket = null;
+    dead.onclose = dead.onmessage = dead.onerror = null;
+    try {
+      dead.close();
+    } catch {
+      // already gone
+    }
+    onStatus(false);
+    retryTimer = setTimeout(open, backoffDelay(attempt++));
   }
 
   function resync() {
