@@ -291,6 +291,9 @@ def company_update(*, company: Company, by: User | None, **changes) -> Company:
         raise TypeError(f"company_update() got unexpected fields {sorted(unknown)}")
     if not changes:
         return company
+    # Locked like a price change, and read afresh: the event must carry the price of now.
+    _lock_company_price(company.pk)
+    company = Company.objects.select_for_update().get(pk=company.pk)
     for name, value in changes.items():
         setattr(company, name, value)
     company.save(update_fields=[*changes, "updated_at"])
