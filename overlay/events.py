@@ -129,7 +129,10 @@ class Coalescer:
         try:
             self._run()
         finally:
-            close_old_connections()
+            try:
+                close_old_connections()  # this thread's own connection, back to the pool
+            except Exception:
+                logger.exception("closing the coalescer thread's connection failed")
 
     def _run(self) -> None:
         try:

@@ -1,19 +1,10 @@
-import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from brainstorm.asgi import application
-from overlay.events import leaderboard_events
 
 TOKEN = "test-overlay-token"  # settings_test sets OVERLAY_TOKEN to this
-
-
-@pytest.fixture(autouse=True)
-def _no_pending_leaderboard_timer():
-    leaderboard_events.cancel()
-    yield
-    leaderboard_events.cancel()
 
 
 def session_headers(user, origin: str = "http://testserver") -> list[tuple[bytes, bytes]]:
