@@ -72,3 +72,11 @@ def test_seed_demo_refuses_to_create_public_logins_in_production():
     with pytest.raises(CommandError, match="DEBUG"):
         seed()
     assert not User.objects.exists()
+
+
+@override_settings(DEBUG=True, OVERLAY_TOKEN="stream-token-123")
+def test_the_overlay_address_is_printed(client):
+    printed = seed()
+    path = next(line.split()[0] for line in printed.splitlines() if line.strip().startswith("/overlay/"))
+    assert path == "/overlay/?token=stream-token-123"
+    assert client.get(path).status_code == 200

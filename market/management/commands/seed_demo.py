@@ -115,6 +115,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  teams      team01@demo.brainstorm … team{len(TEAMS):02d}@demo.brainstorm / {DEMO_TEAM_PASSWORD}"
         )
+        if settings.OVERLAY_TOKEN:
+            self.stdout.write("")
+            self.stdout.write("OBS overlay (browser source, 1920×1080), on this server:")
+            self.stdout.write(
+                f"  /overlay/?token={settings.OVERLAY_TOKEN}   (also /overlay/ticker, leaderboard, news, bell)"
+            )
 
     def _seed(self) -> dict[str, int]:
         now = timezone.now()
