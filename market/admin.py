@@ -17,6 +17,7 @@ from market.models import (
     TradingDay,
     Transaction,
 )
+from market.money import percent
 from market.services import company_create, company_update, participant_create, participant_freeze, price_set
 
 
@@ -109,8 +110,7 @@ class CompanyAdmin(admin.ModelAdmin):
 
     @admin.display(description="change %")
     def change_pct(self, company: Company) -> str:
-        change = (company.current_price - company.previous_price) / company.previous_price * 100
-        return f"{change:+.2f}%"
+        return f"{percent(company.current_price - company.previous_price, company.previous_price):+}%"
 
 
 class HoldingInline(admin.TabularInline):

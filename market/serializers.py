@@ -9,6 +9,7 @@ from accounts.models import User
 from brainstorm.serializers import StrictIntegerField, StrictSerializer
 from market.models import MAX_QUANTITY, TICKER_PATTERN, Company, Participant, TradeType, Transaction
 from market.money import percent
+from market.selectors import company_history
 
 
 def _money(**kwargs) -> serializers.DecimalField:
@@ -119,8 +120,6 @@ class CompanyDetailSerializer(CompanySerializer):
         read_only_fields = fields
 
     def get_history(self, company: Company) -> list[dict]:
-        from market.selectors import company_history
-
         return PricePointSerializer(company_history(company), many=True).data
 
 

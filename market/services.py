@@ -227,7 +227,6 @@ def market_close(*, by: User | None, day_number: int | None = None, now: datetim
     day.closed_at = max(now, timezone.now(), day.opened_at)
     day.save(update_fields=["closed_at"])
     Company.objects.update(previous_price=F("current_price"))
-    DailyValue.objects.filter(day=day.number).delete()
     DailyValue.objects.bulk_create(
         [
             DailyValue(participant_id=pk, day=day.number, cash=cash, value=value, at=day.closed_at)

@@ -19,7 +19,7 @@ class NewsStatusFilter(admin.SimpleListFilter):
         if self.value() == "scheduled":
             return queryset.filter(published_at__gt=now)
         if self.value() == "published":
-            return queryset.filter(published_at__lte=now)
+            return queryset.published(now)
         return queryset
 
 

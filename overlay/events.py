@@ -155,9 +155,9 @@ def _emit_leaderboard() -> None:
 
 
 def _leaderboard_audience() -> str:
-    from market.models import EventSettings
+    from overlay.payloads import leaderboard_visible_to_teams
 
-    return ALL if EventSettings.load().leaderboard_visible else STAFF
+    return ALL if leaderboard_visible_to_teams() else STAFF
 
 
 leaderboard_events = Coalescer(_emit_leaderboard, interval=settings.LEADERBOARD_EVENT_INTERVAL)

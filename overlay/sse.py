@@ -11,7 +11,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
-from rest_framework.authtoken.models import Token
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from brainstorm.problems import problem_response
 from overlay import payloads
@@ -26,11 +27,15 @@ def _frame(event: dict) -> str:
 
 
 def _user_for_api_token(header: str):
+    """The user of an `Authorization: Token <key>` header, checked by DRF's own authentication."""
     kind, _, key = header.partition(" ")
-    if kind != "Token" or not key:
+    if kind != "Token" or not key.strip():
         return None
-    token = Token.objects.select_related("user").filter(key=key.strip()).first()
-    return token.user if token else None
+    try:
+        user, _ = TokenAuthentication().authenticate_credentials(key.strip())
+    except AuthenticationFailed:
+        return None
+    return user
 
 
 async def _viewer(request: HttpRequest) -> tuple[Viewer | None, int]:

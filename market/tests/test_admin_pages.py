@@ -143,3 +143,11 @@ def test_freezing_a_team_in_the_admin_is_audited_and_leaves_its_cash(organiser_c
     assert team.is_frozen
     assert team.cash == Decimal("99970.00")
     assert AuditEntry.objects.filter(action="participant_freeze").exists()
+
+
+def test_the_company_list_shows_the_change_since_the_close(organiser_client, company):
+    from market.services import price_set
+
+    price_set(company=company, price=Decimal("12.50"), by=None)
+    page = organiser_client.get(reverse("admin:market_company_changelist")).content.decode()
+    assert "+25.00%" in page

@@ -132,3 +132,12 @@ def test_a_team_streams_with_its_api_token(team):
         return first
 
     assert run(scenario)["type"] == "snapshot"
+
+
+def test_a_wrong_api_token_is_refused():
+    async def scenario():
+        return await AsyncClient().get("/api/obs/events", headers={"Authorization": "Token not-a-real-key"})
+
+    response = run(scenario)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
