@@ -20,14 +20,20 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-install: $(STAMP)
+# Front-end libraries (the chart library) from npm, exactly as package-lock.json pins them.
+NODE_STAMP := node_modules/.package-lock.json
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(NODE_STAMP)
 
 # A local .env with DEBUG on and fresh random secrets: the embedded demo defaults.
 .env: | $(BIN)/python
 	@$(BIN)/python -c "import secrets; print('DEBUG=true'); print('SECRET_KEY=' + secrets.token_urlsafe(50)); print('OVERLAY_TOKEN=' + secrets.token_urlsafe(24))" > $@
 	@echo "Wrote .env (DEBUG on, a random SECRET_KEY and OVERLAY_TOKEN) for local use."
 
-run: $(STAMP) .env
+run: install .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving Brainstorm: admin http://$(HOST):$(PORT)/admin/ · API docs http://$(HOST):$(PORT)/api/docs/"
@@ -43,7 +49,7 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # DATABASE_URL and REDIS_URL choose the database and channel layer (SQLite and in-memory when unset).
-test: $(STAMP) browser
+test: install browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -58,4 +64,4 @@ migrations-check: $(STAMP)
 	DJANGO_SETTINGS_MODULE=brainstorm.settings_test $(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) staticfiles .test-db.sqlite3*
+	rm -rf $(VENV) node_modules staticfiles .test-db.sqlite3*

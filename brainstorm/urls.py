@@ -18,6 +18,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("overlay/", include("overlay.urls_pages")),
+    path("", include("accounts.urls_pages")),
+    path("", include("market.urls_pages")),
+    path("news/", include("newsroom.urls_pages")),
 ]
 
 handler400 = "brainstorm.views.bad_request"

@@ -1,6 +1,7 @@
 """Error pages: problem details under /api/, the normal pages elsewhere."""
 
 from django.core.exceptions import RequestDataTooBig
+from django.shortcuts import render
 from django.views import defaults
 
 from brainstorm.problems import problem_response
@@ -30,7 +31,16 @@ def bad_request(request, exception=None):
     return defaults.bad_request(request, exception)
 
 
+# Why a page is refused, as the 403 page explains it.
+FORBIDDEN_REASONS = {"role", "network"}
+
+
+def forbidden(request, *, reason: str = ""):
+    """The 403 page: `role` (a team page for an organiser, say) or `network` (a blocked address)."""
+    return render(request, "403.html", {"reason": reason if reason in FORBIDDEN_REASONS else ""}, status=403)
+
+
 def permission_denied(request, exception=None):
     if _is_api(request):
         return problem_response(request, status=403, code="permission_denied", detail="You may not do this.")
-    return defaults.permission_denied(request, exception)
+    return forbidden(request, reason=str(exception or ""))

@@ -134,42 +134,48 @@ class TransactionsView(GenericAPIView):
         data = request.data
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            return Response(self._trade(participant, data, None), status=status.HTTP_201_CREATED)
+            return Response(trade(participant=participant, data=data), status=status.HTTP_201_CREATED)
         if not IDEMPOTENCY_KEY.match(key):
             raise serializers.ValidationError(
                 {"Idempotency-Key": [f"Use 1 to {MAX_KEY_LENGTH} visible ASCII characters."]}
             )
 
-        def call() -> tuple[int, dict]:
-            try:
-                return status.HTTP_201_CREATED, self._trade(participant, data, key)
-            except DomainError as refusal:
-                return refusal.status, refusal.as_problem()
-
-        code, body, replayed = idempotent_call(
-            participant=participant, key=key, fingerprint=fingerprint(data), call=call
-        )
+        code, body, replayed = trade_once(participant=participant, data=data, key=key)
         response = Response(body, status=code, content_type=PROBLEM_CONTENT_TYPE if code >= 400 else None)
         if replayed:
             response["Idempotent-Replayed"] = "true"
         return response
 
-    @staticmethod
-    def _trade(participant: Participant, data, key: str | None) -> dict:
-        request = TradeRequestSerializer(data=data)
-        request.is_valid(raise_exception=True)
-        order = request.validated_data
-        with transaction.atomic():
-            trade = services.trade_execute(
-                participant=participant,
-                company=order["ticker"],
-                side=order["type"],
-                quantity=order["quantity"],
-                expected_price=order.get("expected_price"),
-                idempotency_key=key,
-            )
-            portfolio = selectors.portfolio(participant)
-        return TradeResponseSerializer({"transaction": trade, "portfolio": portfolio}).data
+
+def trade(*, participant: Participant, data, key: str | None = None) -> dict:
+    """Validate an order, execute it, and answer `{transaction, portfolio}`; refusals raise."""
+    request = TradeRequestSerializer(data=data)
+    request.is_valid(raise_exception=True)
+    order = request.validated_data
+    with transaction.atomic():
+        executed = services.trade_execute(
+            participant=participant,
+            company=order["ticker"],
+            side=order["type"],
+            quantity=order["quantity"],
+            expected_price=order.get("expected_price"),
+            idempotency_key=key,
+        )
+        portfolio = selectors.portfolio(participant)
+    return TradeResponseSerializer({"transaction": executed, "portfolio": portfolio}).data
+
+
+def trade_once(*, participant: Participant, data, key: str) -> tuple[int, dict, bool]:
+    """`trade` at most once per key: (status, body, replayed). A refusal is an answer too (a
+    problem body), stored and replayed; invalid input raises and is not stored."""
+
+    def call() -> tuple[int, dict]:
+        try:
+            return status.HTTP_201_CREATED, trade(participant=participant, data=data, key=key)
+        except DomainError as refusal:
+            return refusal.status, refusal.as_problem()
+
+    return idempotent_call(participant=participant, key=key, fingerprint=fingerprint(data), call=call)
 
 
 # Organisers

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+from market.money import percent
+
 TICKER_PATTERN = r"^[A-Z0-9.]{1,10}$"
 MAX_QUANTITY = 1_000_000_000
 
@@ -108,6 +110,15 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticker} — {self.name}"
+
+    @property
+    def change(self) -> Decimal:
+        """Since the last close."""
+        return self.current_price - self.previous_price
+
+    @property
+    def change_pct(self) -> Decimal:
+        return percent(self.change, self.previous_price)
 
 
 class Participant(models.Model):

@@ -90,3 +90,39 @@ def market_state() -> dict:
 
 def company_history(company: Company) -> QuerySet:
     return PricePoint.objects.filter(company=company).order_by("at").values("price", "at", "day")
+
+
+CHART_POINTS = 500
+
+
+def price_chart(company: Company) -> dict:
+    """A company's chart, two ways. `daily`: the listing price, then the close of each day (the
+    latest price for a day still open). `intraday`: the price when the current (or last) day
+    opened, then every change since (the last CHART_POINTS)."""
+    days = list(TradingDay.objects.filter(opened_at__isnull=False).order_by("number"))
+    history = list(PricePoint.objects.filter(company=company).order_by("at").values_list("at", "price"))
+    daily = [{"label": "Listed", "price": str(history[0][1])}] if history else []
+    for day in days:
+        until = day.closed_at
+        before = [price for at, price in history if until is None or at <= until]
+        if before:
+            daily.append({"label": f"Day {day.number}", "price": str(before[-1])})
+    since = days[-1].opened_at if days else None
+    if since is None:
+        intraday = history
+    else:
+        opening = [(since, price) for at, price in history if at < since][-1:]
+        intraday = opening + [(at, price) for at, price in history if at >= since]
+    return {
+        "daily": daily,
+        "intraday": [{"at": at.isoformat(), "price": str(price)} for at, price in intraday[-CHART_POINTS:]],
+    }
+
+
+def value_chart(participant: Participant) -> list[dict]:
+    """The team's value: starting cash, its value at the close of each day, and now."""
+    closes = participant.daily_values.order_by("day").values_list("day", "value")
+    points = [{"label": "Start", "value": str(participant.starting_cash)}]
+    points += [{"label": f"Day {day}", "value": str(value)} for day, value in closes]
+    points.append({"label": "Now", "value": str(participant.portfolio_value)})
+    return points

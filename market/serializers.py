@@ -8,7 +8,6 @@ from rest_framework import serializers
 from accounts.models import User
 from brainstorm.serializers import StrictIntegerField, StrictSerializer
 from market.models import MAX_QUANTITY, TICKER_PATTERN, Company, Participant, TradeType, Transaction
-from market.money import percent
 from market.selectors import company_history
 
 
@@ -100,10 +99,10 @@ class CompanySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_change(self, company: Company) -> str:
-        return str(company.current_price - company.previous_price)
+        return str(company.change)
 
     def get_change_pct(self, company: Company) -> str:
-        return str(percent(company.current_price - company.previous_price, company.previous_price))
+        return str(company.change_pct)
 
 
 class PricePointSerializer(serializers.Serializer):

@@ -99,6 +99,28 @@ def participant_create(
     )
 
 
+def participant_rename(*, participant: Participant, display_name: str, school: str, by: User | None) -> Participant:
+    """A team's name and school, as the team or an organiser changes them."""
+    try:
+        with transaction.atomic():
+            updated = Participant.objects.filter(pk=participant.pk).update(
+                display_name=display_name, school=school, updated_at=timezone.now()
+            )
+            if updated:
+                audit(
+                    by=by,
+                    action="participant_rename",
+                    target=f"participant:{participant.pk}",
+                    old={"display_name": participant.display_name, "school": participant.school},
+                    new={"display_name": display_name, "school": school},
+                )
+    except IntegrityError as exc:  # a concurrent rename took the name first
+        raise InvalidInput("This team name is taken.", errors={"display_name": ["This team name is taken."]}) from exc
+    leaderboard_changed()
+    participant.display_name, participant.school = display_name, school
+    return participant
+
+
 @transaction.atomic
 def participant_freeze(*, participant: Participant, frozen: bool = True, by: User | None) -> Participant:
     updated = Participant.objects.filter(pk=participant.pk).exclude(is_frozen=frozen).update(is_frozen=frozen)

@@ -54,8 +54,8 @@ def test_single_pages_carry_only_their_widget(client):
 
 
 def test_the_scripts_and_styles_are_served(client):
-    for asset in ["overlay.js", "live.js", "bell.js", "format.js", "overlay.css"]:
-        response = client.get(f"/static/overlay/{asset}")
+    for asset in ["overlay/overlay.js", "shared/live.js", "overlay/bell.js", "shared/format.js", "overlay/overlay.css"]:
+        response = client.get(f"/static/{asset}")
         try:
             assert response.status_code == 200, asset
             assert b"".join(response.streaming_content), asset

@@ -1,8 +1,8 @@
 // An OBS overlay page: its whole state comes from the snapshot, then from live events.
 
 import { ringBell } from "./bell.js";
-import { countdown, direction, groupThousands, money, signed } from "./format.js";
-import { connectLive } from "./live.js";
+import { countdown, direction, groupThousands, money, signed } from "../shared/format.js";
+import { connectLive } from "../shared/live.js";
 
 const BANNER_MS = 6000;
 const body = document.body;

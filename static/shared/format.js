@@ -13,14 +13,16 @@ export function money(amount, currency) {
 }
 
 export function signed(amount) {
-  const text = String(amount);
-  return text.startsWith("-") ? "▼ " + text.slice(1) : (Number(text) === 0 ? "■ " : "▲ ") + text;
+  // An arrow beside every colour: colour is never the only sign of up or down.
+  const text = String(amount).replace(/^\+/, "");
+  const arrows = { up: "▲ ", down: "▼ ", flat: "■ " };
+  return arrows[direction(text)] + groupThousands(text.replace(/^-/, ""));
 }
 
 export function direction(amount) {
   const text = String(amount);
-  if (text.startsWith("-")) return "down";
-  return /[1-9]/.test(text) ? "up" : "flat";
+  if (!/[1-9]/.test(text)) return "flat";
+  return text.startsWith("-") ? "down" : "up";
 }
 
 export function countdown(untilIso, now = Date.now()) {

@@ -11,7 +11,11 @@ export function backoffDelay(attempt, random = Math.random) {
   return Math.round(ceiling / 2 + random() * (ceiling / 2)); // "equal jitter": never 0, never above the cap
 }
 
-export function connectLive({ url, onSnapshot, onEvent, onStatus }) {
+// Close codes of a refused socket (SPEC §5): with `onRefused`, the caller decides what follows
+// (a team page sends the visitor to sign in); without it, the connection keeps retrying.
+const REFUSED = new Set([4401, 4403]);
+
+export function connectLive({ url, onSnapshot, onEvent, onStatus, onRefused = null }) {
   let socket = null;
   let attempt = 0;
   let retryTimer = null;
@@ -41,10 +45,14 @@ export function connectLive({ url, onSnapshot, onEvent, onStatus }) {
         onEvent(event);
       }
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       clearInterval(pingTimer);
-      onStatus(false);
       socket = null;
+      if (onRefused && REFUSED.has(event.code)) {
+        onRefused(event.code);
+        return;
+      }
+      onStatus(false);
       retryTimer = setTimeout(open, backoffDelay(attempt++));
     };
     socket.onerror = () => socket && socket.close();

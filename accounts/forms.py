@@ -1,0 +1,80 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts.serializers import SignupSerializer
+from market.models import Participant
+
+
+class SignupForm(forms.Form):
+    """The sign-up page. The rules are the API's (SignupSerializer); this form only adds the
+    repeated password and shows each message beside its field."""
+
+    display_name = forms.CharField(label="Team name", max_length=80)
+    school = forms.CharField(label="School", max_length=120, required=False)
+    email = forms.EmailField(label="E-mail", max_length=254)
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 10 characters; not a common password, not like your e-mail.",
+    )
+    password2 = forms.CharField(
+        label="Repeat the password",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        if data["password"] != data["password2"]:
+            self.add_error("password2", "The two passwords are not the same.")
+            return data
+        fields = {name: data[name] for name in ("email", "password", "display_name", "school")}
+        serializer = SignupSerializer(data=fields)
+        if not serializer.is_valid():
+            for field, messages in serializer.errors.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, str(message))
+            return data
+        return {**data, **serializer.validated_data}
+
+
+class SigninForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": "The e-mail or password is wrong.",
+        "inactive": "This account is disabled. Ask the organisers.",
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "E-mail"
+        self.fields["username"].widget.attrs.update({"autocomplete": "email", "inputmode": "email"})
+
+
+class TeamForm(forms.ModelForm):
+    class Meta:
+        model = Participant
+        fields = ["display_name", "school"]
+        labels = {"display_name": "Team name", "school": "School"}
+        widgets = {"display_name": forms.TextInput(), "school": forms.TextInput()}
+
+    def clean_display_name(self) -> str:
+        name = self.cleaned_data["display_name"].strip()
+        if not name:
+            raise forms.ValidationError("Give your team a name.")
+        if len(name) > 80:
+            raise forms.ValidationError("Use at most 80 characters.")
+        taken = Participant.objects.filter(display_name__iexact=name).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError("This team name is taken.")
+        return name
+
+    def clean_school(self) -> str:
+        school = self.cleaned_data["school"].strip()
+        if len(school) > 120:
+            raise forms.ValidationError("Use at most 120 characters.")
+        return school

@@ -1,0 +1,190 @@
+"""The team pages: the market, trading, the portfolio, the history and the leaderboard.
+
+Each page is drawn whole on the server (it works before any script runs); `static/app/` then
+keeps it live from the `/api/ws` socket.
+"""
+
+import uuid
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from rest_framework.exceptions import ValidationError
+
+from accounts.decorators import team_required
+from brainstorm.problems import DomainError
+from market import selectors
+from market.api import IDEMPOTENCY_KEY, trade_once
+from market.models import Company, EventSettings, Holding, TradeType, Transaction
+from market.templatetags.money import count, money
+from newsroom.models import News
+
+DASHBOARD_NEWS = 5
+HISTORY_PAGE = 25
+LEADERBOARD_PAGE = 50
+
+
+@require_GET
+@team_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    companies = list(Company.objects.order_by("ticker"))
+    wanted = (request.GET.get("company") or "").upper()
+    selected = next((c for c in companies if c.ticker == wanted), None)
+    selected = selected or next((c for c in companies if c.is_active), None) or (companies[0] if companies else None)
+    context = {
+        "companies": companies,
+        "selected": selected,
+        "chart": selectors.price_chart(selected) if selected else None,
+        "news": News.objects.published().order_by("-published_at", "-created_at")[:DASHBOARD_NEWS],
+    }
+    return render(request, "market/dashboard.html", context)
+
+
+# Trading
+
+
+def refusal_message(problem: dict, order: dict) -> str:
+    """Why the market said no, in the words a team reads (SPEC §4 codes → sentences)."""
+    code = problem.get("code")
+    ticker = str(order.get("ticker", "")).upper()
+    if code == "market_closed":
+        return "Market is closed. Orders are taken from the next opening bell."
+    if code == "insufficient_funds":
+        return f"Not enough cash: you have {money(problem.get('cash'))} and need {money(problem.get('needed'))}."
+    if code == "insufficient_shares":
+        held, wanted = count(problem.get("held")), count(order.get("quantity"))
+        return f"Not enough shares: you have {held} {ticker} and tried to sell {wanted}."
+    if code == "price_changed":
+        return (
+            f"The price of {ticker} changed to {money(problem.get('price'))} before your order arrived. "
+            "Check the new total and place the order again."
+        )
+    if code == "company_inactive":
+        return f"{ticker} cannot be traded right now."
+    if code == "participant_frozen":
+        return "Your team is frozen by the organisers, so it cannot trade. Ask them why."
+    return problem.get("detail") or "The order was refused."
+
+
+def _trade_page(request, *, values: dict, errors: dict | None = None, refusal: str = "", status: int = 200):
+    team = request.participant
+    team.refresh_from_db()
+    rules = EventSettings.load()
+    companies = list(Company.objects.filter(is_active=True).order_by("ticker"))
+    holdings = dict(Holding.objects.filter(participant=team, quantity__gt=0).values_list("company__ticker", "quantity"))
+    for company in companies:
+        company.held = holdings.get(company.ticker, 0)
+    selected = next((c for c in companies if c.ticker == values.get("ticker")), companies[0] if companies else None)
+    receipt = None
+    done = request.GET.get("done")
+    if done and status == 200:
+        try:
+            receipt = Transaction.objects.select_related("company").filter(participant=team, pk=uuid.UUID(done)).first()
+        except ValueError:
+            receipt = None
+    context = {
+        "companies": companies,
+        "selected": selected,
+        "holdings": holdings,
+        "rules": rules,
+        "values": values,
+        "errors": errors or {},
+        "refusal": refusal,
+        "receipt": receipt,
+        "key": uuid.uuid4().hex,  # one per form drawn: a double submit of this form trades once
+        "team_cash": team.cash,
+    }
+    return render(request, "market/trade.html", context, status=status)
+
+
+def _order_from(post) -> dict:
+    quantity = post.get("quantity", "").strip()
+    order = {
+        "ticker": post.get("ticker", "").strip(),
+        "type": post.get("type", ""),
+        "quantity": int(quantity) if quantity.isascii() and quantity.isdigit() and len(quantity) <= 12 else quantity,
+    }
+    expected = post.get("expected_price", "").strip()
+    if expected:
+        order["expected_price"] = expected
+    return order
+
+
+@never_cache  # each visit draws a fresh order key; the back button must not bring an old one
+@require_http_methods(["GET", "POST"])
+@team_required
+def trade(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        values = {
+            "ticker": (request.GET.get("company") or "").upper(),
+            "type": request.GET.get("side") if request.GET.get("side") in TradeType.values else TradeType.BUY,
+            "quantity": "",
+        }
+        return _trade_page(request, values=values)
+
+    order = _order_from(request.POST)
+    values = {**order, "ticker": order["ticker"].upper()}
+    key = request.POST.get("key", "")
+    if not IDEMPOTENCY_KEY.match(key):
+        refusal = "The order form was incomplete; check it and place the order again."
+        return _trade_page(request, values=values, refusal=refusal, status=400)
+    try:
+        status, body, _replayed = trade_once(participant=request.participant, data=order, key=key)
+    except ValidationError as exc:
+        errors = {field: [str(message) for message in messages] for field, messages in exc.detail.items()}
+        return _trade_page(request, values=values, errors=errors, status=400)
+    except DomainError as exc:  # this form's key already placed a different order (the back button)
+        if exc.code != "idempotency_key_reused":
+            raise
+        return _trade_page(
+            request,
+            values=values,
+            refusal="This order form was already used for another order. Check the order and place it again.",
+            status=409,
+        )
+    if status >= 400:
+        return _trade_page(request, values=values, refusal=refusal_message(body, order), status=status)
+    # After a trade, a fresh form (and key) with the receipt: reloading the page trades nothing.
+    query = urlencode({"company": values["ticker"], "side": order["type"], "done": body["transaction"]["id"]})
+    return redirect(f"{reverse('market:trade')}?{query}")
+
+
+# The team's own
+
+
+@require_GET
+@team_required
+def portfolio(request: HttpRequest) -> HttpResponse:
+    team = request.participant
+    context = {
+        "portfolio": selectors.portfolio(team),
+        "value_chart": selectors.value_chart(team),
+    }
+    return render(request, "market/portfolio.html", context)
+
+
+@require_GET
+@team_required
+def history(request: HttpRequest) -> HttpResponse:
+    trades = (
+        Transaction.objects.filter(participant=request.participant)
+        .select_related("company")
+        .order_by("-created_at", "-id")
+    )
+    page = Paginator(trades, HISTORY_PAGE).get_page(request.GET.get("page"))
+    return render(request, "market/history.html", {"page": page})
+
+
+@require_GET
+@team_required
+def leaderboard(request: HttpRequest) -> HttpResponse:
+    if not EventSettings.load().leaderboard_visible:
+        return render(request, "market/leaderboard_hidden.html", status=403)
+    page = Paginator(selectors.leaderboard(), LEADERBOARD_PAGE).get_page(request.GET.get("page"))
+    own = request.participant.pk
+    entries = [{**selectors.leaderboard_entry(team), "is_own": team.pk == own} for team in page]
+    return render(request, "market/leaderboard.html", {"page": page, "entries": entries})
