@@ -9,6 +9,9 @@ from market.services import participant_create
 
 TEAM_PASSWORD = "correct-horse-battery"
 
+# Real-server and real-browser fixtures (`server`, `browser`), for the tests that need them.
+pytest_plugins = ["overlay.tests.servers"]
+
 
 def pytest_collection_modifyitems(config, items):
     """Tests for one database are deselected (not skipped) on the other; CI runs both."""

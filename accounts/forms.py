@@ -1,11 +1,19 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 
 from accounts.serializers import SignupSerializer
 from market.models import Participant
 
 
-class SignupForm(forms.Form):
+class PlainLabels:
+    """Labels as written ("E-mail", not "E-mail:")."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class SignupForm(PlainLabels, forms.Form):
     """The sign-up page. The rules are the API's (SignupSerializer); this form only adds the
     repeated password and shows each message beside its field."""
 
@@ -43,7 +51,7 @@ class SignupForm(forms.Form):
         return {**data, **serializer.validated_data}
 
 
-class SigninForm(AuthenticationForm):
+class SigninForm(PlainLabels, AuthenticationForm):
     error_messages = {
         "invalid_login": "The e-mail or password is wrong.",
         "inactive": "This account is disabled. Ask the organisers.",
@@ -55,7 +63,11 @@ class SigninForm(AuthenticationForm):
         self.fields["username"].widget.attrs.update({"autocomplete": "email", "inputmode": "email"})
 
 
-class TeamForm(forms.ModelForm):
+class PasswordForm(PlainLabels, PasswordChangeForm):
+    pass
+
+
+class TeamForm(PlainLabels, forms.ModelForm):
     class Meta:
         model = Participant
         fields = ["display_name", "school"]

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
-from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.decorators import team_required
-from accounts.forms import SigninForm, SignupForm, TeamForm
+from accounts.forms import PasswordForm, SigninForm, SignupForm, TeamForm
 from accounts.services import AlreadyRegistered, signup_is_open, user_signup
 from brainstorm.problems import InvalidInput
 from market.services import participant_rename
@@ -122,7 +121,7 @@ def _settings_page(request, *, team_form, password_form, status=200) -> HttpResp
 @require_http_methods(["GET", "POST"])
 def team_settings(request: HttpRequest) -> HttpResponse:
     team = request.participant
-    password_form = PasswordChangeForm(request.user)
+    password_form = PasswordForm(request.user)
     if request.method != "POST":
         return _settings_page(request, team_form=TeamForm(instance=team), password_form=password_form)
     form = TeamForm(request.POST, instance=team)
@@ -148,7 +147,7 @@ def team_settings(request: HttpRequest) -> HttpResponse:
 @team_required
 @require_POST
 def password_change(request: HttpRequest) -> HttpResponse:
-    form = PasswordChangeForm(request.user, request.POST)
+    form = PasswordForm(request.user, request.POST)
     if not form.is_valid():
         return _settings_page(request, team_form=TeamForm(instance=request.participant), password_form=form, status=400)
     user = form.save()

@@ -1,5 +1,6 @@
 """A real Daphne server over the test database, for tests that need separate processes or a browser."""
 
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.db import connection
 
@@ -95,3 +97,58 @@ def daphne_server(port: int | None = None):
         yield f"127.0.0.1:{port}"
     finally:
         stop_server(process)
+
+
+# Fixtures for real-browser tests (headless Debian Chromium driven by Playwright), shared by the
+# overlay and the team pages: the root conftest loads this module as a plugin.
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def _database_beside_playwright():
+    # Playwright's sync API keeps an event loop marked running on this thread, which Django's
+    # async-safety check takes for async code. The database calls in a browser test are plain
+    # sync calls on the test's own thread, between browser steps: allowed for that module only.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE")
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module")
+def browser(_database_beside_playwright):
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-background-networking"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server():
+    """A Daphne process on a free port; `handle["process"]` may be stopped and replaced."""
+    port = free_port()
+    handle = {"port": port, "process": start_server(port)}
+    yield handle
+    stop_server(handle["process"])
+
+
+def api(server, key: str, method: str, path: str, body: dict | None = None) -> dict:
+    """An API call to the server with a token, as a script would make it."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server['port']}{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Token {key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read()) if response.status != 204 else {}

@@ -1,11 +1,8 @@
 """The overlay in a real browser (headless Chromium) against a real server, as OBS would show it."""
 
-import json
 import os
 import shutil
-import urllib.request
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -13,61 +10,13 @@ from rest_framework.authtoken.models import Token
 
 from market.services import company_create, price_set
 from newsroom.services import news_create
-from overlay.tests.servers import ROOT, TOKEN, free_port, start_server, stop_server
+from overlay.tests.servers import ROOT, TOKEN, api, start_server, stop_server
 
 # Committed data, so the server process sees it; once, on SQLite: the page is the same on both.
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "docs" / "screenshots"
 WITHIN_MS = 2000
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _database_beside_playwright():
-    # Playwright's sync API keeps an event loop marked running on this thread, which Django's
-    # async-safety check takes for async code. The database calls here are plain sync calls on
-    # the test's own thread, between browser steps: allowed for this module only.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE")
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture(scope="module")
-def browser(_database_beside_playwright):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-background-networking"]
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def market(db, admin_user, make_team):
-    company_create(by=None, ticker="ACME", name="Acme", current_price=Decimal("10.00"))
-    company_create(by=None, ticker="BOLT", name="Bolt", current_price=Decimal("3.50"))
-    for name in ("Bull Riders", "Bear Necessities", "Blue Chips"):
-        make_team(name, school="SMA 1")
-    news_create(by=None, title="Welcome to the market", content="x", published_at=timezone.now())
-    return Token.objects.create(user=admin_user).key
-
-
-@pytest.fixture
-def server():
-    port = free_port()
-    process = start_server(port)
-    handle = {"port": port, "process": process}
-    yield handle
-    stop_server(handle["process"])
 
 
 @pytest.fixture
@@ -81,15 +30,14 @@ def page(browser):
     assert errors == [], errors
 
 
-def api(server, key: str, method: str, path: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{server['port']}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Token {key}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+@pytest.fixture
+def market(db, admin_user, make_team):
+    company_create(by=None, ticker="ACME", name="Acme", current_price=Decimal("10.00"))
+    company_create(by=None, ticker="BOLT", name="Bolt", current_price=Decimal("3.50"))
+    for name in ("Bull Riders", "Bear Necessities", "Blue Chips"):
+        make_team(name, school="SMA 1")
+    news_create(by=None, title="Welcome to the market", content="x", published_at=timezone.now())
+    return Token.objects.create(user=admin_user).key
 
 
 def price_shown(page, ticker: str):

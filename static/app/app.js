@@ -168,7 +168,12 @@ function holdingRows(holdings) {
 }
 
 async function getJSON(url) {
-  const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  let response;
+  try {
+    response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  } catch {
+    return null; // offline: the next snapshot fetches again
+  }
   if (response.status === 401 || response.status === 403) {
     signedOut();
     return null;

@@ -1,0 +1,262 @@
+"""The team pages in a real browser (headless Chromium) against a real server: what a team that
+has never seen the product does on event day, on a laptop and on a phone."""
+
+import os
+import shutil
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from market.models import Company, Participant, Transaction
+from market.services import company_create, price_set
+from newsroom.services import news_create
+from overlay.tests.servers import ROOT, api, start_server, stop_server
+
+# Committed data, so the server process sees it; once, on SQLite: the pages are the same on both.
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
+
+SHOTS = ROOT / "docs" / "screenshots"
+WITHIN_MS = 2000
+PASSWORD = "lantern-harbour-41"
+LAPTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def context(browser):
+    """A browser profile (one team's cookies); every page it opens must run without a script error."""
+    context = browser.new_context(viewport=LAPTOP)
+    errors = []
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    yield context
+    context.close()
+    assert errors == [], errors
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+@pytest.fixture
+def market(db, admin_user):
+    company_create(by=None, ticker="ACME", name="Acme Robotics", current_price=Decimal("10.00"))
+    company_create(by=None, ticker="BOLT", name="Bolt Energy", current_price=Decimal("3.50"))
+    news_create(by=None, title="Welcome to the market", content="Trading starts soon.", published_at=timezone.now())
+    return Token.objects.create(user=admin_user).key
+
+
+def url(server, path: str) -> str:
+    return f"http://127.0.0.1:{server['port']}{path}"
+
+
+def sign_up(page, server, name: str = "Rocket Squad", email: str = "rocket@school.test") -> None:
+    page.goto(url(server, "/signup/"))
+    page.get_by_label("Team name").fill(name)
+    page.get_by_label("School").fill("SMA 3")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create the team").click()
+    page.wait_for_url("**/market/")
+
+
+def live(page) -> None:
+    page.wait_for_function("() => document.body.dataset.online === '1'", timeout=5000)
+
+
+def test_a_new_team_signs_up_hears_the_bell_buys_and_sees_its_portfolio_live(context, page, server, market):
+    sign_up(page, server)
+    live(page)
+    status = page.locator("[data-role=market]")
+    assert status.inner_text() == "Trading closed"
+    assert page.locator("[data-role=team-name]").inner_text() == "Rocket Squad"
+
+    api(server, market, "POST", "/api/admin/market/open")
+    page.wait_for_function(
+        "() => document.querySelector('[data-role=market]').textContent === 'Day 1 · Trading open'", timeout=WITHIN_MS
+    )
+    assert page.locator("[data-role=countdown]").inner_text() == ""  # no scheduled close: no countdown
+
+    # A second screen of the same team keeps the portfolio open.
+    portfolio = context.new_page()
+    portfolio.goto(url(server, "/portfolio/"))
+    live(portfolio)
+    assert "No shares yet" in portfolio.locator("[data-role=holdings]").inner_text()
+
+    page.get_by_role("link", name="Trade", exact=True).click()
+    page.get_by_label("Company").select_option("ACME")
+    page.get_by_label("Quantity (shares)").fill("12")
+    summary = page.locator("[data-role=summary]")
+    assert summary.locator("[data-role=total]").inner_text() == "120.00"
+    assert summary.locator("[data-role=fee]").inner_text() == "0.00"
+    assert summary.locator("[data-role=cash-after]").inner_text() == "99,880.00"
+    page.get_by_role("button", name="Place order").click()
+    receipt = page.locator("[data-role=receipt]")
+    receipt.wait_for()
+    assert receipt.inner_text().startswith("Bought 12 ACME at 10.00.")
+
+    # The other screen shows the trade without a reload.
+    holding = portfolio.locator('[data-role=holdings] tr[data-holding="ACME"]')
+    holding.wait_for(timeout=WITHIN_MS)
+    assert holding.locator("td").first.inner_text() == "12"
+    assert portfolio.locator("[data-role=portfolio-summary] [data-field=cash]").inner_text() == "99,880.00"
+    assert portfolio.locator("[data-role=team-cash]").inner_text() == "99,880.00"
+
+    # Overspending: warned while typing, refused in words when sent anyway.
+    page.get_by_label("Quantity (shares)").fill("20000")
+    warning = page.locator("[data-role=warning]")
+    assert warning.inner_text() == "Not enough cash: you have 99,880.00 and need 200,000.00."
+    page.get_by_role("button", name="Place order").click()
+    refusal = page.locator("[data-role=refusal]")
+    refusal.wait_for()
+    assert refusal.inner_text() == "Not enough cash: you have 99,880.00 and need 200,000.00."
+    team = Participant.objects.get(display_name="Rocket Squad")
+    assert team.cash == Decimal("99880.00")
+    assert Transaction.objects.filter(participant=team).count() == 1
+
+
+def test_prices_and_news_arrive_on_the_market_page_without_a_reload(page, server, market):
+    sign_up(page, server)
+    live(page)
+    row = page.locator('tr[data-quote="ACME"]')
+    assert row.locator("[data-field=price]").inner_text() == "10.00"
+    points = "() => Chart.getChart(document.getElementById('price-chart')).data.datasets[0].data.length"
+    before = page.evaluate(points)
+
+    acme = api(server, market, "GET", "/api/admin/companies")["results"][0]
+    api(server, market, "PATCH", f"/api/admin/companies/{acme['id']}", {"current_price": "12.50"})
+    page.wait_for_function(
+        "() => document.querySelector('tr[data-quote=\"ACME\"] [data-field=price]').textContent === '12.50'",
+        timeout=WITHIN_MS,
+    )
+    change = row.locator("[data-field=change]")
+    assert change.inner_text() == "▲ 2.50"  # an arrow, not only a colour
+    assert "up" in change.get_attribute("class")
+    assert page.evaluate(points) == before + 1
+
+    api(server, market, "POST", "/api/admin/news", {"title": "Acme wins a contract", "content": "Big one."})
+    item = api(server, market, "GET", "/api/admin/news")["results"][0]
+    api(server, market, "PATCH", f"/api/admin/news/{item['id']}", {"published_at": "2026-01-02T00:00:00Z"})
+    first = page.locator("[data-role=news-feed] li").first
+    page.wait_for_function(
+        "() => document.querySelector('[data-role=news-feed] li a').textContent === 'Acme wins a contract'",
+        timeout=WITHIN_MS,
+    )
+    first.locator("a").click()
+    page.wait_for_url(f"**/news/{item['id']}/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Acme wins a contract"
+
+
+def test_the_offline_banner_shows_while_the_server_is_down_and_the_page_resyncs_after(page, server, market):
+    sign_up(page, server)
+    live(page)
+    banner = page.locator("#offline")
+    assert banner.is_hidden()
+
+    stop_server(server["process"])
+    banner.wait_for(state="visible", timeout=5000)
+    assert "Connection lost" in banner.inner_text()
+    price_set(company=Company.objects.get(ticker="BOLT"), price=Decimal("4.00"), by=None)  # missed while down
+    server["process"] = start_server(server["port"])
+
+    banner.wait_for(state="hidden", timeout=20000)
+    page.wait_for_function(
+        "() => document.querySelector('tr[data-quote=\"BOLT\"] [data-field=price]').textContent === '4.00'",
+        timeout=WITHIN_MS,
+    )
+
+
+def test_a_double_click_on_place_order_trades_once(page, server, market):
+    api(server, market, "POST", "/api/admin/market/open")
+    sign_up(page, server)
+    page.goto(url(server, "/trade/?company=BOLT"))
+    page.get_by_label("Quantity (shares)").fill("3")
+    page.get_by_role("button", name="Place order").dblclick()
+    page.locator("[data-role=receipt]").wait_for()
+    team = Participant.objects.get(display_name="Rocket Squad")
+    assert Transaction.objects.filter(participant=team).count() == 1
+    assert team.cash == Decimal("100000.00") - Decimal("10.50")
+
+
+def test_a_team_trades_on_a_phone_with_the_keyboard_alone(browser, server, market):
+    api(server, market, "POST", "/api/admin/market/open")
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        sign_up(page, server)
+        page.goto(url(server, "/trade/?company=ACME"))
+        fits = "() => document.documentElement.scrollWidth <= window.innerWidth"
+        assert page.evaluate(fits), "the trade page scrolls sideways on a phone"
+        page.get_by_label("Quantity (shares)").focus()
+        page.keyboard.type("5")
+        page.keyboard.press("Enter")  # submits the form
+        page.locator("[data-role=receipt]").wait_for()
+        assert "Bought 5 ACME" in page.locator("[data-role=receipt]").inner_text()
+        for path in ["/market/", "/portfolio/", "/history/", "/leaderboard/", "/news/", "/settings/"]:
+            page.goto(url(server, path))
+            assert page.evaluate(fits), f"{path} scrolls sideways on a phone"
+    finally:
+        context.close()
+
+
+def test_screenshots_of_every_team_page(browser, server, market, tmp_path):
+    """Pictures of each page; `SAVE_SCREENSHOTS=1` refreshes docs/screenshots/."""
+    api(server, market, "POST", "/api/admin/market/open")
+    acme = api(server, market, "GET", "/api/admin/companies")["results"][0]
+    for price in ("10.40", "10.10", "10.90", "11.30"):
+        api(server, market, "PATCH", f"/api/admin/companies/{acme['id']}", {"current_price": price})
+    shots = []
+    for viewport, suffix in ((LAPTOP, ""), (PHONE, "-phone")):
+        context = browser.new_context(viewport=viewport)
+        try:
+            page = context.new_page()
+            page.goto(url(server, "/"))
+            shots.append(_shot(page, tmp_path, f"team-welcome{suffix}"))
+            if suffix:
+                page.goto(url(server, "/signin/"))
+                page.get_by_label("E-mail").fill("rocket@school.test")
+                page.get_by_label("Password").fill(PASSWORD)
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_url("**/market/")
+            else:
+                page.goto(url(server, "/signup/"))
+                shots.append(_shot(page, tmp_path, "team-signup"))
+                assert page.goto(url(server, "/no-such-page/")).status == 404
+                shots.append(_shot(page, tmp_path, "team-not-found"))
+                sign_up(page, server)
+                page.goto(url(server, "/trade/?company=ACME"))
+                page.get_by_label("Quantity (shares)").fill("40")
+                page.get_by_role("button", name="Place order").click()
+                page.locator("[data-role=receipt]").wait_for()
+                api(server, market, "PATCH", f"/api/admin/companies/{acme['id']}", {"current_price": "11.85"})
+            for name, path in [
+                ("market", "/market/"),
+                ("trade", "/trade/?company=ACME"),
+                ("portfolio", "/portfolio/"),
+                ("history", "/history/"),
+                ("news", "/news/"),
+                ("leaderboard", "/leaderboard/"),
+                ("settings", "/settings/"),
+            ]:
+                page.goto(url(server, path))
+                live(page)
+                if name == "trade":
+                    page.get_by_label("Quantity (shares)").fill("25")
+                shots.append(_shot(page, tmp_path, f"team-{name}{suffix}"))
+        finally:
+            context.close()
+    assert len(shots) == 18  # 10 on a laptop, 8 on a phone
+
+
+def _shot(page, folder, name: str):
+    page.wait_for_timeout(300)  # charts draw on the next frame
+    shot = folder / f"{name}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 5000, name
+    if os.environ.get("SAVE_SCREENSHOTS") == "1":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, SHOTS / shot.name)
+    return shot
