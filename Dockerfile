@@ -1,6 +1,13 @@
 # syntax=docker/dockerfile:1
 # Brainstorm: one image for the web server (Daphne), the scheduler and the management commands.
 # Build: docker build -t brainstorm .   Run: see docker-compose.yml.
+
+# Front-end libraries (the chart library), exactly as package-lock.json pins them.
+FROM node:20.20.2-bookworm-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
+
 FROM python:3.11.15-slim-bookworm
 
 # DATABASE_URL: without one the app would put SQLite in /app, which the app user may not
@@ -21,6 +28,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
+COPY --from=assets /assets/node_modules ./node_modules
 
 # Settings refuse to load without a SECRET_KEY: give collectstatic a throwaway value that
 # lives only in this RUN step (never in ENV, never in the final image's environment).

@@ -18,7 +18,7 @@ from rest_framework.exceptions import ValidationError
 from accounts.decorators import team_required
 from brainstorm.problems import DomainError
 from market import selectors
-from market.api import IDEMPOTENCY_KEY, trade_once
+from market.api import IDEMPOTENCY_KEY, TradeThrottle, trade_once
 from market.models import Company, EventSettings, Holding, TradeType, Transaction
 from market.templatetags.money import count, money
 from newsroom.models import News
@@ -128,6 +128,11 @@ def trade(request: HttpRequest) -> HttpResponse:
 
     order = _order_from(request.POST)
     values = {**order, "ticker": order["ticker"].upper()}
+    throttle = TradeThrottle()  # the API's allowance: one budget per team for page and API
+    if not throttle.allow_request(request, None):
+        wait = max(1, round(throttle.wait() or 1))
+        refusal = f"Too many orders in a short time. Wait {wait} seconds, then place the order again."
+        return _trade_page(request, values=values, refusal=refusal, status=429)
     key = request.POST.get("key", "")
     if not IDEMPOTENCY_KEY.match(key):
         refusal = "The order form was incomplete; check it and place the order again."

@@ -18,7 +18,7 @@ def main(response) -> str:
 
 
 def text(fragment: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", fragment)).split())
 
 
 def json_script(response, element_id: str):
@@ -91,7 +91,9 @@ def test_a_loss_shows_a_down_arrow(team_client, team, company, open_market):
     assert summary(response)["return_pct"] == "▼ 0.08%"
 
 
-def test_portfolio_never_shows_another_teams_holdings(team_client, team, other_team, company, make_company, open_market):
+def test_portfolio_never_shows_another_teams_holdings(
+    team_client, team, other_team, company, make_company, open_market
+):
     secret = make_company("SECRET", "5.00")
     buy(other_team, secret, 400)
     buy(other_team, company, 30)

@@ -20,7 +20,7 @@ def main(response) -> str:
 
 
 def text(fragment: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", fragment)).split())
 
 
 def form_key(response) -> str:

@@ -114,6 +114,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  organiser  {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}   → /admin/")
         self.stdout.write(
             f"  teams      team01@demo.brainstorm … team{len(TEAMS):02d}@demo.brainstorm / {DEMO_TEAM_PASSWORD}"
+            "   → /signin/"
         )
         if settings.OVERLAY_TOKEN:
             self.stdout.write("")
