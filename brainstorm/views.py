@@ -32,11 +32,12 @@ def bad_request(request, exception=None):
 
 
 # Why a page is refused, as the 403 page explains it.
-FORBIDDEN_REASONS = {"role", "network"}
+FORBIDDEN_REASONS = {"role", "network", "csrf"}
 
 
 def forbidden(request, *, reason: str = ""):
-    """The 403 page: `role` (a team page for an organiser, say) or `network` (a blocked address)."""
+    """The 403 page: `role` (a team page for an organiser, say), `network` (a blocked address) or
+    `csrf` (a form sent without its token: an old page, or another site posting)."""
     return render(request, "403.html", {"reason": reason if reason in FORBIDDEN_REASONS else ""}, status=403)
 
 
@@ -44,3 +45,13 @@ def permission_denied(request, exception=None):
     if _is_api(request):
         return problem_response(request, status=403, code="permission_denied", detail="You may not do this.")
     return forbidden(request, reason=str(exception or ""))
+
+
+def csrf_failure(request, reason: str = ""):
+    """CSRF_FAILURE_VIEW: a form sent without a valid token, most often a page left open across a
+    sign-in elsewhere. The API answers with a problem (DRF checks its own session writes)."""
+    if _is_api(request):
+        return problem_response(
+            request, status=403, code="permission_denied", detail="CSRF check failed: reload the page and retry."
+        )
+    return forbidden(request, reason="csrf")

@@ -34,7 +34,13 @@ const clockFormat = new Intl.DateTimeFormat("en-GB", {
   minute: "2-digit",
   second: "2-digit",
 });
-const timeFormat = new Intl.DateTimeFormat("en-GB", { timeZone: config.timezone, hour: "2-digit", minute: "2-digit" });
+const newsTimeFormat = new Intl.DateTimeFormat("en-GB", {
+  timeZone: config.timezone,
+  day: "numeric",
+  month: "short",
+  hour: "2-digit",
+  minute: "2-digit",
+});
 
 function tick() {
   setText(role("clock"), clockFormat.format(new Date()));
@@ -91,7 +97,7 @@ function newsItem(item) {
   row.dataset.news = item.id;
   const link = cell("a", item.title);
   link.href = `/news/${item.id}/`;
-  const when = cell("time", timeFormat.format(new Date(item.published_at)));
+  const when = cell("time", newsTimeFormat.format(new Date(item.published_at)).replace(",", ""));
   when.dateTime = item.published_at;
   row.append(link, " ", when);
   return row;
@@ -199,6 +205,15 @@ function refreshPortfolioSoon() {
 
 // History (first page) and leaderboard (first page)
 
+const tradeTimeFormat = new Intl.DateTimeFormat("en-GB", {
+  timeZone: config.timezone,
+  day: "numeric",
+  month: "short",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
+
 async function refreshHistory() {
   const table = role("trades");
   if (!onFirstPage(table)) return;
@@ -206,9 +221,7 @@ async function refreshHistory() {
   if (!data) return;
   const rows = data.results.slice(0, 25).map((trade) => {
     const row = cell("tr");
-    const when = cell("time", new Intl.DateTimeFormat("en-GB", {
-      timeZone: config.timezone, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit",
-    }).format(new Date(trade.created_at)));
+    const when = cell("time", tradeTimeFormat.format(new Date(trade.created_at)).replace(",", ""));
     when.dateTime = trade.created_at;
     const time = cell("td");
     time.append(when);
