@@ -1,6 +1,9 @@
 from django import forms
+from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.core.exceptions import ValidationError
 
+from accounts.models import User
 from accounts.serializers import SignupSerializer
 from market.models import Participant
 
@@ -44,7 +47,15 @@ class SignupForm(PlainLabels, forms.Form):
         fields = {name: data[name] for name in ("email", "password", "display_name", "school")}
         serializer = SignupSerializer(data=fields)
         if not serializer.is_valid():
-            for field, messages in serializer.errors.items():
+            errors = dict(serializer.errors)
+            if "password" not in errors:
+                # The serializer checks the password only once the other fields pass: check it
+                # now too, so the team fixes everything in one go.
+                try:
+                    password_validation.validate_password(data["password"], user=User(email=data["email"]))
+                except ValidationError as exc:
+                    errors["password"] = exc.messages
+            for field, messages in errors.items():
                 for message in messages:
                     self.add_error(field if field in self.fields else None, str(message))
             return data

@@ -56,9 +56,9 @@ class SigninView(LoginView):
     def post(self, request, *args, **kwargs):
         wait = _throttled(request, "signin")
         if wait is not None:
-            form = self.get_form_class()(request)
-            form.add_error(None, f"Too many sign-in attempts from this network. Try again in {wait} seconds.")
-            return self.render_to_response(self.get_context_data(form=form), status=429)
+            notice = f"Too many sign-in attempts from this network. Try again in {wait} seconds."
+            context = self.get_context_data(form=self.get_form_class()(request), notice=notice)
+            return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
 
     def get_success_url(self) -> str:
@@ -81,9 +81,8 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         wait = _throttled(request, "signup")
         if wait is not None:
-            form = SignupForm()
-            form.add_error(None, f"Too many sign-ups from this network. Try again in {wait} seconds.")
-            return render(request, "accounts/signup.html", {"form": form}, status=429)
+            notice = f"Too many sign-ups from this network. Try again in {wait} seconds."
+            return render(request, "accounts/signup.html", {"form": form, "notice": notice}, status=429)
         if form.is_valid():
             data = form.cleaned_data
             try:

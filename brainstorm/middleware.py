@@ -1,6 +1,7 @@
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 
 from brainstorm.problems import problem_response
+from brainstorm.views import bad_request
 
 
 class RejectNulMiddleware:
@@ -15,5 +16,5 @@ class RejectNulMiddleware:
                 return problem_response(
                     request, status=400, code="validation_error", detail="The query string contains a NUL character."
                 )
-            return HttpResponseBadRequest("The query string contains a NUL character.")
+            return bad_request(request)
         return self.get_response(request)

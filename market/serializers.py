@@ -184,7 +184,14 @@ class AdminTransactionSerializer(TransactionSerializer):
 class TradeRequestSerializer(StrictSerializer):
     ticker = serializers.CharField(max_length=10)
     type = serializers.ChoiceField(choices=TradeType.choices)
-    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
+    quantity = StrictIntegerField(
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        error_messages={
+            "min_value": "Buy or sell at least 1 share.",
+            "max_value": f"At most {MAX_QUANTITY:,} shares in one order.",
+        },
+    )
     expected_price = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True
     )

@@ -103,15 +103,18 @@ def participant_rename(*, participant: Participant, display_name: str, school: s
     """A team's name and school, as the team or an organiser changes them."""
     try:
         with transaction.atomic():
-            updated = Participant.objects.filter(pk=participant.pk).update(
-                display_name=display_name, school=school, updated_at=timezone.now()
-            )
-            if updated:
+            # The names before, as stored: the caller's object may already hold the new ones.
+            before = Participant.objects.select_for_update().filter(pk=participant.pk).values("display_name", "school")
+            old = before.first()
+            if old is not None:
+                Participant.objects.filter(pk=participant.pk).update(
+                    display_name=display_name, school=school, updated_at=timezone.now()
+                )
                 audit(
                     by=by,
                     action="participant_rename",
                     target=f"participant:{participant.pk}",
-                    old={"display_name": participant.display_name, "school": participant.school},
+                    old=old,
                     new={"display_name": display_name, "school": school},
                 )
     except IntegrityError as exc:  # a concurrent rename took the name first

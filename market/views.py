@@ -108,8 +108,10 @@ def _order_from(post) -> dict:
         "type": post.get("type", ""),
         "quantity": int(quantity) if quantity.isascii() and quantity.isdigit() and len(quantity) <= 12 else quantity,
     }
+    # The price the team saw belongs to one company: ordering another one (picked without the
+    # page's script to update it) carries no price guard rather than a false "price changed".
     expected = post.get("expected_price", "").strip()
-    if expected:
+    if expected and post.get("expected_for", "").strip().upper() == order["ticker"].upper():
         order["expected_price"] = expected
     return order
 
@@ -151,6 +153,8 @@ def trade(request: HttpRequest) -> HttpResponse:
             refusal="This order form was already used for another order. Check the order and place it again.",
             status=409,
         )
+    if status == 400 and body.get("errors"):  # a rule of the event (the lot size): beside its field
+        return _trade_page(request, values=values, errors=body["errors"], status=status)
     if status >= 400:
         return _trade_page(request, values=values, refusal=refusal_message(body, order), status=status)
     # After a trade, a fresh form (and key) with the receipt: reloading the page trades nothing.

@@ -155,6 +155,17 @@ def test_sign_up_refuses_a_weak_password_in_plain_words(client, password, messag
     assert accounts() == (0, 0)
 
 
+def test_sign_up_names_every_problem_at_once(client, team):
+    # A taken e-mail and a weak password: both shown after one submit, not one after the other.
+    weak = "short-pw"
+    response = client.post("/signup/", {**SIGNUP, "email": team.user.email, "password": weak, "password2": weak})
+
+    assert response.status_code == 400
+    assert field_errors(response, "email") == "An account with this e-mail already exists."
+    assert "This password is too short." in field_errors(response, "password")
+    assert accounts() == (1, 1)
+
+
 def test_sign_up_refuses_passwords_that_differ(client):
     response = client.post("/signup/", {**SIGNUP, "password2": SIGNUP["password"] + "x"})
 

@@ -144,3 +144,12 @@ def test_permission_denied_under_the_api_is_a_problem(rf):
 
     assert response.status_code == 403
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_malformed_page_address_gets_the_bad_request_page_in_the_site_look(client, db):
+    response = client.get("/market/", {"q": "a\x00b"})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "That address could not be understood" in page
+    assert "app/app.css" in page

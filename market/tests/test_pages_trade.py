@@ -63,6 +63,7 @@ def place(client, side: str = "buy", ticker: str = "ACME", quantity="10", **fiel
         "ticker": ticker,
         "quantity": str(quantity),
         "expected_price": re.search(r'name="expected_price" value="([^"]*)"', main(drawn)).group(1),
+        "expected_for": re.search(r'name="expected_for" value="([^"]*)"', main(drawn)).group(1),
         **fields,
     }
     return client.post("/trade/", body), body
@@ -210,7 +211,8 @@ def test_an_order_at_a_price_that_changed_since_the_form_was_drawn_is_refused(te
     drawn = team_client.get("/trade/")
     services.price_set(company=company, price=Decimal("12.40"), by=None)
     before = state(team)
-    body = {"key": form_key(drawn), "type": "buy", "ticker": "ACME", "quantity": "10", "expected_price": "10.00"}
+    body = {"key": form_key(drawn), "type": "buy", "ticker": "ACME", "quantity": "10"}
+    body.update(expected_price="10.00", expected_for="ACME")
 
     response = team_client.post("/trade/", body)
 
@@ -234,7 +236,8 @@ def test_a_suspended_company_cannot_be_traded(team_client, team, company, open_m
     drawn = team_client.get("/trade/")
     services.company_update(company=company, by=None, is_active=False)
     before = state(team)
-    body = {"key": form_key(drawn), "type": "buy", "ticker": "ACME", "quantity": "10", "expected_price": "10.00"}
+    body = {"key": form_key(drawn), "type": "buy", "ticker": "ACME", "quantity": "10"}
+    body.update(expected_price="10.00", expected_for="ACME")
 
     response = team_client.post("/trade/", body)
 
@@ -247,7 +250,7 @@ def test_a_suspended_company_cannot_be_traded(team_client, team, company, open_m
     "field, value, message",
     [
         ("quantity", "abc", "A whole number is required."),
-        ("quantity", "0", "Ensure this value is greater than or equal to 1."),
+        ("quantity", "0", "Buy or sell at least 1 share."),
         ("ticker", "NOPE", "No company has this ticker."),
     ],
 )
@@ -313,3 +316,19 @@ def test_an_organiser_gets_the_page_for_teams(client, admin_user, company, open_
 
     assert response.status_code == 403
     assert "This page is for teams" in main(response)
+
+
+def test_picking_another_company_without_the_script_is_not_refused_as_a_price_change(
+    team_client, team, company, make_company, open_market
+):
+    # The form was drawn for ACME (10.00); without the page's script the hidden price stays
+    # ACME's when the team picks BETA in the list.
+    make_company("BETA", "20.00")
+    drawn = team_client.get("/trade/", {"company": "ACME"})
+    body = {"key": form_key(drawn), "type": "buy", "ticker": "BETA", "quantity": "2", "expected_price": "10.00"}
+    body["expected_for"] = "ACME"
+
+    response = team_client.post("/trade/", body)
+
+    assert response.status_code == 302
+    assert Holding.objects.get(participant=team, company__ticker="BETA").quantity == 2

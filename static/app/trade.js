@@ -43,6 +43,7 @@ export function initTrade(form, { currency }) {
   const select = form.querySelector("select[name=ticker]");
   const quantity = form.querySelector("input[name=quantity]");
   const expected = form.querySelector("[data-role=expected-price]");
+  const expectedFor = form.querySelector("[data-role=expected-for]");
   const submit = form.querySelector("[data-role=submit]");
   const warning = form.querySelector("[data-role=warning]");
   const field = (name) => form.querySelector(`[data-role="${name}"]`);
@@ -61,7 +62,8 @@ export function initTrade(form, { currency }) {
     if (!chosen) return;
     const price = chosen.dataset.price;
     const held = Number(chosen.dataset.held || 0);
-    expected.value = price;
+    expected.value = price; // the price the team sees is the one the order expects
+    expectedFor.value = chosen.value;
     field("price").textContent = money(price, currency);
     document.querySelectorAll("[data-role=held]").forEach((node) => (node.textContent = groupThousands(held)));
     document.querySelectorAll("[data-role=held-ticker]").forEach((node) => (node.textContent = chosen.value));
