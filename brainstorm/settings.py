@@ -238,6 +238,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Spreadsheet imports (teams, companies, news): limits that keep one upload from hurting the server.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5_000_000)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=10_000)
+IMPORT_EXPORT_FORMATS = ["market.spreadsheets.SafeCSV", "market.spreadsheets.SafeXLSX"]
+# The admin's two-step import keeps the upload in the cache, not on one server's disk.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 SESSION_COOKIE_HTTPONLY = True
