@@ -16,6 +16,7 @@ from accounts.serializers import (
 )
 from accounts.services import AlreadyRegistered, InvalidCredentials, SignupClosed, signup_is_open, user_signup
 from market.serializers import ParticipantSerializer
+from overlay.events import sessions_ended
 
 
 def _start_session(request, user) -> str:
@@ -89,6 +90,7 @@ class SignoutView(APIView):
     @extend_schema(request=None, responses={204: None}, tags=["auth"])
     def post(self, request):
         Token.objects.filter(user=request.user).delete()
+        sessions_ended(request.user.pk, ended=request.session.session_key)
         logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -15,6 +15,7 @@ from accounts.forms import PasswordForm, SigninForm, SignupForm, TeamForm
 from accounts.services import AlreadyRegistered, signup_is_open, user_signup
 from brainstorm.problems import InvalidInput
 from market.services import participant_rename
+from overlay.events import sessions_ended
 
 
 class PageThrottle(SimpleRateThrottle):
@@ -107,6 +108,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 def signout(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         Token.objects.filter(user=request.user).delete()
+        sessions_ended(request.user.pk, ended=request.session.session_key)
     logout(request)
     return redirect("accounts:signin")
 
@@ -153,6 +155,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
     # Every other browser and every API token of this account ends; this browser stays in with a
     # new session key.
     Token.objects.filter(user=user).delete()
+    # This browser's open sockets were opened with its session key as it is now: they stay.
+    sessions_ended(user.pk, keep=request.session.session_key)
     update_session_auth_hash(request, user)
     messages.success(request, "Password changed. Other devices signed in to this team are signed out.")
     return redirect("accounts:settings")

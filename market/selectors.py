@@ -73,6 +73,7 @@ def portfolio(participant: Participant) -> dict:
         "total_value": total,
         "return_pct": percent(total - team.starting_cash, team.starting_cash),
         "rank": participant_rank(team),
+        "as_of": team.updated_at,
     }
 
 

@@ -221,6 +221,9 @@ class PortfolioSerializer(serializers.Serializer):
     total_value = _money()
     return_pct = _money()
     rank = serializers.IntegerField()
+    as_of = serializers.DateTimeField(
+        read_only=True, help_text="When the team's cash or holdings last changed: a newer portfolio wins."
+    )
 
 
 class TradeResponseSerializer(serializers.Serializer):

@@ -148,7 +148,7 @@ def cash_adjust(*, participant: Participant, amount: Decimal, reason: str, by: U
     if new_cash > MAX_CASH:
         raise InvalidInput("The resulting cash is out of range.", errors={"amount": ["Too large."]})
     adjustment = CashAdjustment.objects.create(participant=locked, amount=amount, reason=reason.strip(), by=by)
-    Participant.objects.filter(pk=locked.pk).update(cash=new_cash)
+    Participant.objects.filter(pk=locked.pk).update(cash=new_cash, updated_at=timezone.now())
     revalue(Participant.objects.filter(pk=locked.pk))
     audit(by=by, action="cash_adjust", target=_team(locked), amount=str(amount), reason=reason.strip())
     broadcast("portfolio", payloads.portfolio(locked), group=user_group(locked.user_id))

@@ -39,7 +39,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "companies": companies,
         "selected": selected,
         "chart": selectors.price_chart(selected) if selected else None,
-        "news": News.objects.published().order_by("-published_at", "-created_at")[:DASHBOARD_NEWS],
+        "news": News.objects.feed()[:DASHBOARD_NEWS],
     }
     return render(request, "market/dashboard.html", context)
 
@@ -52,7 +52,7 @@ def refusal_message(problem: dict, order: dict) -> str:
     code = problem.get("code")
     ticker = str(order.get("ticker", "")).upper()
     if code == "market_closed":
-        return "Market is closed. Orders are taken from the next opening bell."
+        return "Market is closed. Your order was not placed; place it again after the opening bell."
     if code == "insufficient_funds":
         return f"Not enough cash: you have {money(problem.get('cash'))} and need {money(problem.get('needed'))}."
     if code == "insufficient_shares":

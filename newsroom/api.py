@@ -13,7 +13,7 @@ class NewsViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = NewsSerializer
 
     def get_queryset(self):
-        return News.objects.published().order_by("-published_at", "-created_at")
+        return News.objects.feed()
 
 
 class AdminNewsViewSet(viewsets.ModelViewSet):

@@ -10,6 +10,10 @@ class NewsQuerySet(models.QuerySet):
         """What participants may read: published, and not scheduled for later."""
         return self.filter(published_at__lte=now or timezone.now())
 
+    def feed(self) -> "NewsQuerySet":
+        """Published news, newest first: what every screen lists."""
+        return self.published().order_by("-published_at", "-created_at")
+
 
 class News(models.Model):
     """A news item. `published_at` NULL is a draft; in the future, scheduled."""

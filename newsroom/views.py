@@ -12,7 +12,7 @@ NEWS_PAGE = 20
 @require_GET
 @team_required
 def news_list(request: HttpRequest) -> HttpResponse:
-    items = News.objects.published().order_by("-published_at", "-created_at")
+    items = News.objects.feed()
     page = Paginator(items, NEWS_PAGE).get_page(request.GET.get("page"))
     return render(request, "newsroom/list.html", {"page": page})
 

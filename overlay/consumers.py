@@ -11,7 +11,7 @@ from django.http.request import split_domain_port, validate_host
 
 from brainstorm.problems import DomainError
 from overlay import payloads
-from overlay.events import envelope, remember_server_loop
+from overlay.events import connection_ends, envelope, remember_server_loop
 from overlay.viewers import OVERLAY_VIEWER, Viewer, overlay_token_ok, token_from_query, viewer_for_user
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ def _origin_allowed(headers: list[tuple[bytes, bytes]]) -> bool:
 
 class MarketConsumer(AsyncWebsocketConsumer):
     viewer: Viewer | None = None
+    ended = False
 
     async def connect(self) -> None:
         remember_server_loop()
@@ -129,7 +130,18 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def portfolio(self, message: dict) -> None:
         await self._forward(message)
 
+    async def session_ended(self, message: dict) -> None:
+        # The team signed out on this browser or changed its password: the socket goes too.
+        session = self.scope.get("session")
+        key = getattr(session, "session_key", None)
+        signed_in = self.viewer is not None and self.viewer.user is not None
+        if signed_in and connection_ends(message["event"]["data"], session_key=key, by_token=False):
+            self.ended = True  # nothing more is sent; disconnect() still leaves the groups
+            await self.close(code=UNAUTHENTICATED)
+
     async def _forward(self, message: dict) -> None:
+        if self.ended:
+            return
         if self.viewer is not None and self.viewer.may_see(message.get("audience", "all")):
             await self._send(message["event"])
 

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 MARKET_GROUP = "market"  # every connection: overlays, teams, organisers
 EVENT_TYPES = ("snapshot", "bell", "price", "trade", "news", "leaderboard", "portfolio")
+# Internal messages between the server's processes: never sent to a client as such.
+CONTROL_TYPES = ("session_ended",)
 
 # Who may see an event beyond its group: "all", or "staff" (organisers and overlays only).
 ALL = "all"
@@ -39,7 +41,7 @@ def user_group(user_id) -> str:
 
 def envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """The wire form, made JSON-safe now (Decimal → string, datetime → ISO 8601)."""
-    if event_type not in EVENT_TYPES:
+    if event_type not in EVENT_TYPES + CONTROL_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     body = {"type": event_type, "data": data, "at": timezone.now()}
     return json.loads(json.dumps(body, cls=DjangoJSONEncoder))
@@ -166,3 +168,19 @@ leaderboard_events = Coalescer(_emit_leaderboard, interval=settings.LEADERBOARD_
 def leaderboard_changed() -> None:
     """Values changed: a `leaderboard` event follows the commit, at most one a second."""
     transaction.on_commit(leaderboard_events.request, robust=True)
+
+
+def sessions_ended(user_id, *, ended: str | None = None, keep: str | None = None) -> None:
+    """A user signed out (`ended`: that browser's session) or changed the password (every session
+    but `keep`, and every API token): their open live connections close after the commit, so a
+    shared computer stops streaming a team's portfolio once the team has left it."""
+    broadcast("session_ended", {"ended": ended, "keep": keep}, group=user_group(user_id))
+
+
+def connection_ends(data: dict, *, session_key: str | None, by_token: bool) -> bool:
+    """Whether a `session_ended` message closes a connection opened with this session or token."""
+    if by_token:
+        return True  # sign-out and password change both delete the API token
+    if data.get("ended") is not None:
+        return session_key == data["ended"]
+    return session_key != data.get("keep")

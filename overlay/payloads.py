@@ -52,7 +52,7 @@ def leaderboard_top(limit: int = LEADERBOARD_TOP) -> list[dict[str, Any]]:
 def snapshot(*, include_leaderboard: bool = True) -> dict[str, Any]:
     """Everything a screen needs to draw itself from nothing."""
     companies = Company.objects.order_by("ticker")
-    latest = News.objects.published().order_by("-published_at", "-created_at")[:SNAPSHOT_NEWS]
+    latest = News.objects.feed()[:SNAPSHOT_NEWS]
     return {
         "market": market(),
         "companies": list(CompanySerializer(companies, many=True).data),

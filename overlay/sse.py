@@ -16,7 +16,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from brainstorm.problems import problem_response
 from overlay import payloads
-from overlay.events import envelope, remember_server_loop
+from overlay.events import connection_ends, envelope, remember_server_loop
 from overlay.viewers import OVERLAY_VIEWER, Viewer, overlay_token_ok, viewer_for_user
 
 logger = logging.getLogger(__name__)
@@ -67,14 +67,24 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
     )
     snapshot = await database_sync_to_async(payloads.snapshot)(include_leaderboard=include_leaderboard)
     response = StreamingHttpResponse(
-        _stream(layer, channel, viewer, envelope("snapshot", snapshot)), content_type="text/event-stream"
+        _stream(
+            layer,
+            channel,
+            viewer,
+            envelope("snapshot", snapshot),
+            session_key=request.session.session_key,
+            by_token="HTTP_AUTHORIZATION" in request.META,
+        ),
+        content_type="text/event-stream",
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # proxies must not hold events back
     return response
 
 
-async def _stream(layer, channel: str, viewer: Viewer, snapshot: dict) -> AsyncIterator[str]:
+async def _stream(
+    layer, channel: str, viewer: Viewer, snapshot: dict, *, session_key: str | None, by_token: bool
+) -> AsyncIterator[str]:
     try:
         yield _frame(snapshot)
         while True:
@@ -82,6 +92,12 @@ async def _stream(layer, channel: str, viewer: Viewer, snapshot: dict) -> AsyncI
                 message = await asyncio.wait_for(layer.receive(channel), settings.SSE_HEARTBEAT_SECONDS)
             except TimeoutError:
                 yield ": heartbeat\n\n"
+                continue
+            if message["type"] == "session_ended":
+                if viewer.user is not None and connection_ends(
+                    message["event"]["data"], session_key=session_key, by_token=by_token
+                ):
+                    return  # signed out or password changed: the stream ends
                 continue
             if viewer.may_see(message.get("audience", "all")):
                 yield _frame(message["event"])

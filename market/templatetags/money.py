@@ -6,6 +6,8 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.conf import settings
 
+from market.money import money as to_cents
+
 register = template.Library()
 
 
@@ -24,7 +26,7 @@ def money(value) -> str:
     amount = _decimal(value)
     if amount is None:
         return "—"
-    text = f"{amount:,.2f}"
+    text = f"{to_cents(amount):,.2f}"
     return f"{settings.EVENT_CURRENCY} {text}" if settings.EVENT_CURRENCY else text
 
 
@@ -32,7 +34,7 @@ def money(value) -> str:
 def amount(value) -> str:
     """A decimal with thousands separators and no currency (prices in a table)."""
     number = _decimal(value)
-    return "—" if number is None else f"{number:,.2f}"
+    return "—" if number is None else f"{to_cents(number):,.2f}"
 
 
 @register.filter
@@ -60,7 +62,7 @@ def signed(value) -> str:
     if number is None:
         return "—"
     arrow = {"up": "▲", "down": "▼", "flat": "■"}[direction(number)]
-    return f"{arrow} {abs(number):,.2f}"
+    return f"{arrow} {to_cents(abs(number)):,.2f}"
 
 
 @register.filter

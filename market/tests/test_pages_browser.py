@@ -260,3 +260,84 @@ def _shot(page, folder, name: str):
         SHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, SHOTS / shot.name)
     return shot
+
+
+def test_a_price_change_while_ordering_is_shown_and_the_old_price_is_never_filled(page, server, market):
+    api(server, market, "POST", "/api/admin/market/open")
+    sign_up(page, server)
+    page.goto(url(server, "/trade/?company=ACME"))
+    live(page)
+    page.get_by_label("Quantity (shares)").fill("10")
+    total = page.locator("[data-role=summary] [data-role=total]")
+    assert total.inner_text() == "100.00"
+
+    acme = api(server, market, "GET", "/api/admin/companies")["results"][0]
+    api(server, market, "PATCH", f"/api/admin/companies/{acme['id']}", {"current_price": "15.00"})
+    notice = page.locator("[data-role=price-notice]")
+    notice.wait_for(timeout=WITHIN_MS)
+    assert notice.locator("[data-role=price-notice-text]").inner_text() == (
+        "The price of ACME is now 15.00 (you saw 10.00). An order at the old price will be refused."
+    )
+    assert total.inner_text() == "100.00"  # still the order the team saw
+
+    page.get_by_role("button", name="Place order").click()
+    refusal = page.locator("[data-role=refusal]")
+    refusal.wait_for()
+    assert refusal.inner_text().startswith("The price of ACME changed to 15.00 before your order arrived.")
+    team = Participant.objects.get(display_name="Rocket Squad")
+    assert not Transaction.objects.filter(participant=team).exists()
+
+    # The refused form comes back at the new price; another change is taken with one click.
+    live(page)
+    page.get_by_label("Quantity (shares)").fill("10")
+    assert total.inner_text() == "150.00"
+    api(server, market, "PATCH", f"/api/admin/companies/{acme['id']}", {"current_price": "16.00"})
+    notice.wait_for(timeout=WITHIN_MS)
+    page.get_by_role("button", name="Use the new price").click()
+    assert notice.is_hidden()
+    assert total.inner_text() == "160.00"
+    page.get_by_role("button", name="Place order").click()
+    page.locator("[data-role=receipt]").wait_for()
+    assert page.locator("[data-role=receipt]").inner_text().startswith("Bought 10 ACME at 16.00.")
+
+
+def test_the_chart_starts_a_new_day_at_the_bell(page, server, market):
+    api(server, market, "POST", "/api/admin/market/open")
+    sign_up(page, server)
+    live(page)
+    chart = "() => { const c = Chart.getChart(document.getElementById('price-chart')); return c.data.labels; }"
+    page.get_by_role("button", name="By day").click()
+    assert page.evaluate(chart) == ["Listed", "Day 1"]
+
+    api(server, market, "POST", "/api/admin/market/close")
+    api(server, market, "POST", "/api/admin/market/open")
+    page.wait_for_function(
+        "() => document.querySelector('[data-role=market]').textContent === 'Day 2 · Trading open'", timeout=WITHIN_MS
+    )
+    assert page.evaluate(chart) == ["Listed", "Day 1", "Day 2"]
+    page.get_by_role("button", name="Today").click()
+    assert len(page.evaluate(chart)) == 1  # today so far: the opening price
+
+
+def test_the_leaderboard_page_follows_a_rank_jump_without_duplicates(page, server, market, make_team):
+    api(server, market, "POST", "/api/admin/market/open")
+    climbers = [make_team(name) for name in ("Alpha", "Bravo", "Charlie")]
+    sign_up(page, server)
+    page.goto(url(server, "/leaderboard/"))
+    live(page)
+    cells = "[data-role=leaderboard-rows] tr td:nth-child(2)"
+    names = f"() => [...document.querySelectorAll('{cells}')].map(c => c.textContent)"
+    assert len(page.evaluate(names)) == 4
+
+    from market.services import trade_execute
+
+    trade_execute(participant=climbers[2], company=Company.objects.get(ticker="ACME"), side="buy", quantity=1000)
+    acme = api(server, market, "GET", "/api/admin/companies")["results"][0]
+    api(server, market, "PATCH", f"/api/admin/companies/{acme['id']}", {"current_price": "30.00"})
+    page.wait_for_function(
+        "() => document.querySelector('[data-role=leaderboard-rows] tr td:nth-child(2)').textContent === 'Charlie'",
+        timeout=6000,
+    )
+    shown = page.evaluate(names)
+    assert len(shown) == 4 and len(set(shown)) == 4
+    assert "Rocket Squad you" in shown

@@ -41,7 +41,7 @@ def cell(row: str, field: str) -> tuple[str, str]:
 
 
 def header_market(response) -> str:
-    found = re.search(r'<span class="market [^"]*" data-role="market">([^<]*)</span>', response.content.decode())
+    found = re.search(r'<span class="market [^"]*" data-role="market"[^>]*>([^<]*)</span>', response.content.decode())
     assert found, "no market status in the header"
     return found.group(1)
 

@@ -170,7 +170,8 @@ def test_an_order_while_the_market_is_closed_is_refused(team_client, team, compa
     response, _ = place(team_client)
 
     assert response.status_code == 409
-    assert role(response, "refusal") == "Market is closed. Orders are taken from the next opening bell."
+    refusal = "Market is closed. Your order was not placed; place it again after the opening bell."
+    assert role(response, "refusal") == refusal
     assert state(team) == before
 
 

@@ -13,7 +13,7 @@ const config = {
   timezone: body.dataset.timezone || "Asia/Jakarta",
   currency: body.dataset.currency || "",
 };
-const state = { market: null, holdings: new Set() };
+const state = { market: null, holdings: new Set(), prices: new Map(), portfolioAsOf: 0 };
 
 const all = (selector, root = document) => [...root.querySelectorAll(selector)];
 const role = (name, root = document) => root.querySelector(`[data-role="${name}"]`);
@@ -72,6 +72,7 @@ let chart = null;
 let trade = null;
 
 function renderQuote(company, { live }) {
+  state.prices.set(company.ticker, company.price);
   for (const holder of all(`[data-quote="${CSS.escape(company.ticker)}"]`)) {
     const before = holder.querySelector("[data-field=price]")?.textContent;
     setText(holder.querySelector("[data-field=price]"), groupThousands(company.price));
@@ -119,6 +120,10 @@ function addNews(item, { fresh }) {
 let valueLine = null;
 
 function renderPortfolio(data) {
+  // A fetch that started before the team's last trade may answer after its live event: keep the newer.
+  const asOf = Date.parse(data.as_of) || 0;
+  if (asOf < state.portfolioAsOf) return;
+  state.portfolioAsOf = asOf;
   state.holdings = new Set(data.holdings.map((holding) => holding.ticker));
   setText(role("team-cash"), money(data.cash, config.currency));
   setText(role("team-value"), money(data.total_value, config.currency));
@@ -243,10 +248,7 @@ async function refreshHistory() {
 }
 
 function renderLeaderboard(entries) {
-  const table = role("leaderboard");
-  if (!onFirstPage(table) || !entries.length) return;
   const own = role("team-name")?.textContent;
-  const body = role("leaderboard-rows");
   const rows = entries.map((entry) => {
     const row = cell("tr");
     const team = cell("td", entry.display_name);
@@ -265,9 +267,23 @@ function renderLeaderboard(entries) {
     );
     return row;
   });
-  // The event carries the top ten: they replace the first rows; the rest stay until a reload.
-  const rest = [...body.children].slice(rows.length).filter((row) => !row.classList.contains("empty"));
-  body.replaceChildren(...rows, ...rest);
+  if (rows.length) role("leaderboard-rows").replaceChildren(...rows);
+}
+
+// The leaderboard page's first page is fetched again after a change (events carry only the top
+// ten): at most every few seconds, spread so that a room of screens does not ask at once.
+const LEADERBOARD_EVERY_MS = 3000;
+let leaderboardTimer = null;
+let leaderboardAt = 0;
+function refreshLeaderboardSoon() {
+  if (!onFirstPage(role("leaderboard")) || leaderboardTimer) return;
+  const wait = Math.max(0, leaderboardAt + LEADERBOARD_EVERY_MS - Date.now()) + Math.random() * 1500;
+  leaderboardTimer = setTimeout(async () => {
+    leaderboardTimer = null;
+    leaderboardAt = Date.now();
+    const data = await getJSON("/api/leaderboard");
+    if (data) renderLeaderboard(data.results);
+  }, wait);
 }
 
 // The wire
@@ -276,7 +292,7 @@ function applySnapshot(data) {
   renderMarket(data.market);
   for (const company of data.companies) renderQuote(company, { live: false });
   for (const item of [...data.news].reverse()) addNews(item, { fresh: false });
-  renderLeaderboard(data.leaderboard || []);
+  refreshLeaderboardSoon();
   refreshPortfolio(); // anything the team did or missed while offline
   if (config.page === "history") refreshHistory();
 }
@@ -287,6 +303,7 @@ function applyEvent(event) {
     case "bell":
       if (data.market) renderMarket(data.market);
       for (const company of data.companies || []) renderQuote(company, { live: false });
+      if (chart && state.prices.has(chart.ticker)) chart.bell(data.action, data.day, state.prices.get(chart.ticker), event.at);
       break;
     case "price":
       renderQuote(data, { live: true });
@@ -301,7 +318,7 @@ function applyEvent(event) {
       if (config.page === "history") refreshHistory();
       break;
     case "leaderboard":
-      renderLeaderboard(data.entries);
+      refreshLeaderboardSoon();
       break;
     default:
       break; // other teams' trades are not shown on these pages
@@ -341,7 +358,15 @@ connectLive({
     document.getElementById("offline").hidden = online;
     body.dataset.online = online ? "1" : "0";
   },
-  onRefused: (code) => (code === 4401 ? signedOut() : (document.getElementById("offline").hidden = false)),
+  onRefused: (code) => {
+    if (code === 4401) {
+      signedOut();
+      return;
+    }
+    const banner = document.getElementById("offline");
+    banner.textContent = "Live updates are refused for this page. Reload it; if this stays, ask the organisers.";
+    banner.hidden = false;
+  },
 });
 
 setInterval(tick, 1000);

@@ -65,6 +65,14 @@ export function priceChart(canvas, data, { timezone }) {
       range = name;
       draw();
     },
+    // The bell: a new day starts its own "today" and its own point in the daily view; a close
+    // leaves the day's last price as its close.
+    bell(action, day, price, at) {
+      if (action !== "start_day") return;
+      series.intraday = [{ label: timeFormat.format(new Date(at)), price }];
+      series.daily.push({ label: `Day ${day}`, price });
+      draw();
+    },
     // A live change: a new point today and, while a day is open, that day's latest price.
     add(price, at, dayOpen) {
       series.intraday.push({ label: timeFormat.format(new Date(at)), price });

@@ -57,13 +57,33 @@ export function initTrade(form, { currency }) {
     warning.hidden = !text;
   }
 
+  // The order expects the price the team has seen. A live change does not slip into it: the
+  // team is told, and takes the new price with a click (else the server refuses the order).
+  function seenPrice(chosen) {
+    if (expectedFor.value !== chosen.value) {
+      expected.value = chosen.dataset.price; // another company picked: its price is on screen now
+      expectedFor.value = chosen.value;
+    }
+    return expected.value;
+  }
+
+  function showPriceNotice(chosen) {
+    const notice = field("price-notice");
+    const moved = chosen.dataset.price !== expected.value;
+    notice.hidden = !moved;
+    if (moved) {
+      field("price-notice-text").textContent =
+        `The price of ${chosen.value} is now ${money(chosen.dataset.price, currency)} ` +
+        `(you saw ${money(expected.value, currency)}). An order at the old price will be refused.`;
+    }
+  }
+
   function update() {
     const chosen = option();
     if (!chosen) return;
-    const price = chosen.dataset.price;
+    const price = seenPrice(chosen);
     const held = Number(chosen.dataset.held || 0);
-    expected.value = price; // the price the team sees is the one the order expects
-    expectedFor.value = chosen.value;
+    showPriceNotice(chosen);
     field("price").textContent = money(price, currency);
     document.querySelectorAll("[data-role=held]").forEach((node) => (node.textContent = groupThousands(held)));
     document.querySelectorAll("[data-role=held-ticker]").forEach((node) => (node.textContent = chosen.value));
@@ -96,6 +116,11 @@ export function initTrade(form, { currency }) {
     }
   }
 
+  field("accept-price").addEventListener("click", () => {
+    expected.value = option().dataset.price;
+    update();
+    quantity.focus();
+  });
   form.addEventListener("input", update);
   form.addEventListener("change", update);
   form.addEventListener("submit", (event) => {
