@@ -1,6 +1,6 @@
 from django.contrib.auth import authenticate, login, logout
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -15,6 +15,7 @@ from accounts.serializers import (
     UserSerializer,
 )
 from accounts.services import AlreadyRegistered, InvalidCredentials, SignupClosed, signup_is_open, user_signup
+from accounts.throttles import SigninGuard
 from market.serializers import ParticipantSerializer
 from overlay.events import sessions_ended
 
@@ -66,20 +67,24 @@ class SignupView(APIView):
 class SigninView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "signin"
 
     @extend_schema(request=SigninSerializer, responses={200: SigninResponseSerializer}, tags=["auth"])
     def post(self, request):
         serializer = SigninSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        guard = SigninGuard(request, serializer.validated_data["email"])
+        wait = guard.wait()
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait, detail="Too many failed sign-ins for this account from here.")
         user = authenticate(
             request._request,
             email=serializer.validated_data["email"],
             password=serializer.validated_data["password"],
         )
         if user is None:
+            guard.failed()
             raise InvalidCredentials("The e-mail or password is wrong.")
+        guard.succeeded()
         token = _start_session(request, user)
         return Response({"user": UserSerializer(user).data, "token": token})
 

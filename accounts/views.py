@@ -13,14 +13,15 @@ from rest_framework.throttling import SimpleRateThrottle
 from accounts.decorators import team_required
 from accounts.forms import PasswordForm, SigninForm, SignupForm, TeamForm
 from accounts.services import AlreadyRegistered, signup_is_open, user_signup
+from accounts.throttles import SigninGuard
 from brainstorm.problems import InvalidInput
 from market.services import participant_rename
 from overlay.events import sessions_ended
 
 
 class PageThrottle(SimpleRateThrottle):
-    """The API's sign-in and sign-up throttles, for the pages: the same counters, so using both
-    the page and the API gives no one a second allowance."""
+    """The API's sign-up throttle, for the page: the same counter, so using both the page and the
+    API gives no one a second allowance."""
 
     def __init__(self, scope: str) -> None:
         self.scope = scope
@@ -55,12 +56,21 @@ class SigninView(LoginView):
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
-        wait = _throttled(request, "signin")
+        self.guard = SigninGuard(request, request.POST.get("username", ""))
+        wait = self.guard.wait()
         if wait is not None:
-            notice = f"Too many sign-in attempts from this network. Try again in {wait} seconds."
+            notice = f"Too many failed sign-ins for this account from this network. Try again in {wait} seconds."
             context = self.get_context_data(form=self.get_form_class()(request), notice=notice)
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        self.guard.failed()
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        self.guard.succeeded()
+        return super().form_valid(form)
 
     def get_success_url(self) -> str:
         # Organisers go to the admin and teams to the market, whatever `next` said, unless

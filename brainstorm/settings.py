@@ -214,7 +214,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {
-        "signin": env.str("THROTTLE_SIGNIN", default="20/min"),
         "signup": env.str("THROTTLE_SIGNUP", default="30/min"),
         # Per team: far above what a team clicks, low enough to stop a runaway script.
         "trades": env.str("THROTTLE_TRADES", default="300/min"),
@@ -237,6 +236,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Sign-in: only failures count, per address and e-mail, and per address (accounts/throttles.py).
+SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=10)
+SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=300)
+SIGNIN_LOCKOUT_SECONDS = env.int("SIGNIN_LOCKOUT_SECONDS", default=900)
 
 # Spreadsheet imports (teams, companies, news): limits that keep one upload from hurting the server.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5_000_000)
