@@ -3,8 +3,12 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, ReadOnlyPasswordHashField
 from django.contrib.auth.models import Group
+from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from accounts.models import User
+from market.services import audit
+from overlay.events import sessions_ended
 
 
 class UserCreationForm(forms.ModelForm):
@@ -69,6 +73,66 @@ class UserAdmin(DjangoUserAdmin):
         participant = getattr(user, "participant", None)
         return participant.display_name if participant else "—"
 
+    # Every change to an account is in the audit log, with what it was and what it became. An
+    # account that loses its access (deactivated, new password, another role) is signed out
+    # everywhere: its API tokens go and its open live connections close.
+
+    @transaction.atomic
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        before = User.objects.filter(pk=obj.pk).values(*AUDITED_FIELDS).first() if change else None
+        super().save_model(request, obj, form, change)
+        after = {name: getattr(obj, name) for name in AUDITED_FIELDS}
+        if before is None:
+            audit(by=request.user, action="user_create", target=f"user:{obj.pk}", new=after)
+            return
+        changed = sorted(name for name in AUDITED_FIELDS if before[name] != after[name])
+        if not changed:
+            return
+        audit(
+            by=request.user,
+            action="user_update",
+            target=f"user:{obj.pk}",
+            old={name: before[name] for name in changed},
+            new={name: after[name] for name in changed},
+        )
+        if {"role", "is_active"} & set(changed):
+            _sign_out_everywhere(obj)
+
+    @transaction.atomic
+    def delete_model(self, request, obj: User) -> None:
+        audit(by=request.user, action="user_delete", target=f"user:{obj.pk}", old=_described(obj))
+        super().delete_model(request, obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset) -> None:
+        for user in queryset:
+            audit(by=request.user, action="user_delete", target=f"user:{user.pk}", old=_described(user))
+        super().delete_queryset(request, queryset)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the new password was saved
+            user = User.objects.get(pk=id)
+            audit(by=request.user, action="user_password_set", target=f"user:{user.pk}", email=user.email)
+            _sign_out_everywhere(user)
+        return response
+
+
+AUDITED_FIELDS = ("email", "role", "is_active")
+
+
+def _described(user: User) -> dict:
+    return {name: getattr(user, name) for name in AUDITED_FIELDS}
+
+
+def _sign_out_everywhere(user: User) -> None:
+    Token.objects.filter(user=user).delete()
+    sessions_ended(user.pk)  # keep=None: every live connection of this account closes
+
 
 # Roles decide access; Django's groups and permissions are not used.
 admin.site.unregister(Group)
+
+admin.site.site_header = "Brainstorm — organisers"
+admin.site.site_title = "Brainstorm admin"
+admin.site.index_title = "Event administration"

@@ -249,7 +249,12 @@ IMPORT_EXPORT_FORMATS = ["market.spreadsheets.SafeCSV", "market.spreadsheets.Saf
 # The admin's two-step import keeps the upload in the cache, not on one server's disk.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Throttle counters, the admin's import uploads and who is online (overlay/presence.py) live in the
+# cache: with REDIS_URL every server process shares them; without, each process has its own.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

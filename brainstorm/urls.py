@@ -15,6 +15,7 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    path("admin/control-room/", include("market.control_room")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("overlay/", include("overlay.urls_pages")),

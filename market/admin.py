@@ -1,8 +1,13 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from import_export.admin import ExportMixin, ImportExportMixin, ImportMixin
 
+from market.imports import ParticipantImportResource, credentials_keep, credentials_take
 from market.models import (
     AuditEntry,
     CashAdjustment,
@@ -18,7 +23,17 @@ from market.models import (
     Transaction,
 )
 from market.money import percent
+from market.resources import (
+    CompanyResource,
+    LeaderboardResource,
+    ParticipantExportResource,
+    SpreadsheetAdminMixin,
+    TransactionResource,
+    event_time,
+)
+from market.results import results_response
 from market.services import company_create, company_update, participant_create, participant_freeze, price_set
+from market.spreadsheets import XLSX_CONTENT_TYPE, SafeXLSX
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -61,7 +76,9 @@ class EventSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(SpreadsheetAdminMixin, ImportExportMixin, admin.ModelAdmin):
+    # Import: by ticker, through company_create / company_update / price_set (market.resources).
+    resource_classes = [CompanyResource]
     list_display = ["ticker", "name", "current_price", "previous_price", "change_pct", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["ticker", "name"]
@@ -125,7 +142,7 @@ class HoldingInline(admin.TabularInline):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(admin.ModelAdmin):
+class ParticipantAdmin(SpreadsheetAdminMixin, ImportMixin, ExportMixin, admin.ModelAdmin):
     list_display = [
         "display_name",
         "school",
@@ -187,6 +204,70 @@ class ParticipantAdmin(admin.ModelAdmin):
     def email(self, participant: Participant) -> str:
         return participant.user.email
 
+    # Export: the teams, or the whole leaderboard (also one click away as an .xlsx).
+    import_export_change_list_template = "admin/spreadsheets/participant_change_list.html"
+
+    def get_export_resource_classes(self, request):
+        return [ParticipantExportResource, LeaderboardResource]
+
+    # Import: the teams of a spreadsheet (market/imports.py), previewed, then confirmed; the logins
+    # it set are a sheet to download once.
+    skip_admin_log = True  # the audit log records each import
+
+    def get_import_resource_classes(self, request):
+        return [ParticipantImportResource]
+
+    def add_success_message(self, result, request):
+        report = getattr(result, "import_report", None)
+        if report is None:
+            super().add_success_message(result, request)
+            return
+        text = f"Import finished: {report.created} new, {report.updated} updated teams in {report.seconds:.1f} s."
+        token = credentials_keep(report, event_name=EventSettings.load().name)
+        if token is None:
+            messages.success(request, text)
+            return
+        link = reverse("admin:market_participant_credentials", args=[token])
+        messages.success(
+            request,
+            format_html(
+                '{} <a href="{}">Download the logins of {} teams</a> (once, within 30 minutes; print it).',
+                text,
+                link,
+                len(report.credentials),
+            ),
+        )
+
+    def get_urls(self):
+        leaderboard = path(
+            "leaderboard.xlsx",
+            self.admin_site.admin_view(self.leaderboard_download),
+            name="market_participant_leaderboard",
+        )
+        credentials = path(
+            "credentials/<slug:token>/",
+            self.admin_site.admin_view(self.credentials_download),
+            name="market_participant_credentials",
+        )
+        return [leaderboard, credentials, *super().get_urls()]
+
+    def credentials_download(self, request, token: str):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        download = credentials_take(token)
+        if download is None:
+            raise Http404("These logins were already downloaded, or the link expired.")
+        return download
+
+    def leaderboard_download(self, request):
+        if not (self.has_view_permission(request) and self.has_export_permission(request)):
+            raise PermissionDenied
+        content = SafeXLSX().export_data(LeaderboardResource().export())  # every text cell inert
+        response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+        stamp = f"{event_time(timezone.now()):%Y-%m-%d-%H%M}"
+        response["Content-Disposition"] = f'attachment; filename="leaderboard-{stamp}.xlsx"'
+        return response
+
 
 @admin.register(Holding)
 class HoldingAdmin(ReadOnlyAdmin):
@@ -197,12 +278,38 @@ class HoldingAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "participant", "type", "company", "quantity", "price", "total", "fee", "day"]
-    list_filter = ["type", "day", "company"]
+class TransactionAdmin(SpreadsheetAdminMixin, ExportMixin, ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "participant",
+        "type",
+        "company",
+        "quantity",
+        "price",
+        "total",
+        "fee",
+        "day",
+        "reversed_at",
+    ]
+    list_filter = ["type", "day", "company", ("reversed_at", admin.EmptyFieldListFilter)]
     search_fields = ["participant__display_name", "participant__user__email", "company__ticker", "id"]
     list_select_related = ["participant", "company"]
     date_hierarchy = "created_at"
+
+    # Export: the trades shown (filters apply); and the results workbook of the whole event.
+    resource_classes = [TransactionResource]
+    import_export_change_list_template = "admin/spreadsheets/transaction_change_list.html"
+
+    def get_urls(self):
+        results = path(
+            "results.xlsx", self.admin_site.admin_view(self.results_download), name="market_transaction_results"
+        )
+        return [results, *super().get_urls()]
+
+    def results_download(self, request):
+        if not (self.has_view_permission(request) and self.has_export_permission(request)):
+            raise PermissionDenied
+        return results_response()
 
 
 @admin.register(PricePoint)

@@ -1,13 +1,17 @@
 import re
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
@@ -35,8 +39,10 @@ from market.serializers import (
     PortfolioSerializer,
     TradeRequestSerializer,
     TradeResponseSerializer,
+    TradeReversalSerializer,
     TransactionSerializer,
 )
+from market.spreadsheets import XLSX_CONTENT_TYPE, SpreadsheetRefused
 
 TICKER_IN_URL = r"[A-Za-z0-9.]{1,10}"
 IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}$")
@@ -311,6 +317,16 @@ class AdminTransactionViewSet(viewsets.ReadOnlyModelViewSet):
         lookups = {"participant_id": "participant", "company__ticker": "ticker", "day": "day", "type": "type"}
         return trades.filter(**{lookup: wanted[name] for lookup, name in lookups.items() if name in wanted})
 
+    @extend_schema(request=TradeReversalSerializer, responses=AdminTransactionSerializer, tags=["admin"])
+    @action(detail=True, methods=["post"], url_path="reverse")
+    def reverse_trade(self, request, pk=None):
+        """Undo the trade exactly (cash, shares, value), logged with the reason; 409 `reversal_refused`."""
+        trade = self.get_object()
+        form = TradeReversalSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        reversed_trade = services.trade_reverse(trade=trade, by=request.user, reason=form.validated_data["reason"])
+        return Response(AdminTransactionSerializer(reversed_trade).data)
+
 
 class AdminMarketOpenView(APIView):
     permission_classes = [IsAdmin]
@@ -328,3 +344,83 @@ class AdminMarketCloseView(APIView):
     def post(self, request):
         services.market_close(by=request.user)
         return Response(MarketSerializer(selectors.market_state()).data)
+
+
+class AdminResultsView(APIView):
+    """The results workbook (XLSX): final leaderboard, values by day, every trade, closing prices by day."""
+
+    permission_classes = [IsAdmin]
+
+    def perform_content_negotiation(self, request, force=False):
+        # The workbook whatever the client says it accepts; refusals stay problem+json.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY},
+        tags=["admin"],
+    )
+    def get(self, request):
+        from market.results import results_response
+
+        return results_response()
+
+
+TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes", "on"}, {"false", "0", "no", "off", ""}
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text=".xlsx or .csv; the header row names the columns.")
+    dry_run = serializers.CharField(required=False, default="false", help_text="true: check and report, write nothing.")
+
+    def validate_dry_run(self, value: str) -> bool:
+        word = value.strip().lower()
+        if word not in TRUE_WORDS | FALSE_WORDS:
+            raise serializers.ValidationError("Use true or false.")
+        return word in TRUE_WORDS
+
+
+class AdminParticipantImportView(APIView):
+    """Teams from a spreadsheet (SPEC §6): every row checked first; one bad row imports nothing."""
+
+    permission_classes = [IsAdmin]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=ImportRequestSerializer, responses={200: OpenApiTypes.OBJECT}, tags=["admin"])
+    def post(self, request):
+        from market.imports import credentials_keep, participants_import
+
+        form = ImportRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise SpreadsheetRefused(f"The file is larger than {settings.IMPORT_MAX_BYTES / 1_000_000:g} MB.")
+        report = participants_import(
+            content=upload.read(), filename=upload.name, dry_run=form.validated_data["dry_run"], by=request.user
+        )
+        body = report.as_dict()
+        token = credentials_keep(report, event_name=EventSettings.load().name)
+        if token is not None:
+            body["credentials"] = {
+                "url": reverse("admin-participants-credentials", args=[token]),
+                "count": len(report.credentials),
+                "note": "The sheet of logins downloads once, within 30 minutes.",
+            }
+        return Response(body)
+
+
+class AdminParticipantCredentialsView(APIView):
+    """The logins an import set, as a printable XLSX, downloadable once."""
+
+    permission_classes = [IsAdmin]
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY}, tags=["admin"])
+    def get(self, request, token: str):
+        from market.imports import credentials_take
+
+        download = credentials_take(token)
+        if download is None:
+            raise NotFound("This sheet was already downloaded or has expired.")
+        return download

@@ -58,3 +58,8 @@ class LeaderboardHidden(DomainError):
 class CompanyHasTrades(DomainError):
     code = "company_has_trades"
     title = "Company has trades"
+
+
+class ReversalRefused(DomainError):
+    code = "reversal_refused"
+    title = "Trade cannot be reversed"

@@ -181,7 +181,8 @@ class TradeType(models.TextChoices):
 
 
 class Transaction(models.Model):
-    """One executed trade. Never edited: corrections are new, opposite trades."""
+    """One executed trade. Never edited, only marked reversed: a reversal undoes it exactly (see
+    `trade_reverse`), and a reversed trade counts nowhere (cash, holdings, trade count)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="transactions")
@@ -198,6 +199,11 @@ class Transaction(models.Model):
     day = models.PositiveIntegerField(help_text="Trading day number.")
     idempotency_key = models.TextField(null=True, blank=True)  # noqa: DJ001 NULL = no key; unique only when set
     created_at = models.DateTimeField(auto_now_add=True)
+    reversed_at = models.DateTimeField(null=True, blank=True, help_text="When an organiser reversed this trade.")
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reversal_reason = models.TextField(blank=True, default="")
 
     class Meta:
         db_table = "transactions"
@@ -213,6 +219,11 @@ class Transaction(models.Model):
                 fields=["participant", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),
                 name="transactions_idempotency_key_unique",
+            ),
+            # A reversal always says why.
+            models.CheckConstraint(
+                condition=Q(reversed_at__isnull=True) | ~Q(reversal_reason=""),
+                name="transactions_reversal_has_reason",
             ),
         ]
         indexes = [

@@ -168,17 +168,22 @@ class TransactionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Transaction
-        fields = ["id", "ticker", "type", "quantity", "price", "total", "fee", "day", "created_at"]
+        fields = ["id", "ticker", "type", "quantity", "price", "total", "fee", "day", "created_at", "reversed_at"]
         read_only_fields = fields
 
 
 class AdminTransactionSerializer(TransactionSerializer):
     participant = serializers.UUIDField(source="participant_id", read_only=True)
     team = serializers.CharField(source="participant.display_name", read_only=True)
+    reversed_by = serializers.UUIDField(source="reversed_by_id", read_only=True, allow_null=True)
 
     class Meta(TransactionSerializer.Meta):
-        fields = [*TransactionSerializer.Meta.fields, "participant", "team"]
+        fields = [*TransactionSerializer.Meta.fields, "participant", "team", "reversed_by", "reversal_reason"]
         read_only_fields = fields
+
+
+class TradeReversalSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=500)
 
 
 class TradeRequestSerializer(StrictSerializer):

@@ -25,6 +25,7 @@ from import_export.formats import base_formats
 from brainstorm.problems import DomainError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSX_MAGIC = b"PK\x03\x04"
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # a workbook that inflates past this is a zip bomb
 
@@ -46,6 +47,7 @@ class Sheet:
         dataset = tablib.Dataset(headers=self.headers)
         for _number, cells in self.rows:
             dataset.append(cells)
+        dataset.row_numbers = [number for number, _cells in self.rows]  # as the organiser sees them
         return dataset
 
 

@@ -16,5 +16,12 @@ urlpatterns = [
     path("leaderboard", api.LeaderboardView.as_view(), name="leaderboard"),
     path("admin/market/open", api.AdminMarketOpenView.as_view(), name="admin-market-open"),
     path("admin/market/close", api.AdminMarketCloseView.as_view(), name="admin-market-close"),
+    path("admin/results", api.AdminResultsView.as_view(), name="admin-results"),
+    path("admin/participants/import", api.AdminParticipantImportView.as_view(), name="admin-participants-import"),
+    path(
+        "admin/participants/credentials/<slug:token>",
+        api.AdminParticipantCredentialsView.as_view(),
+        name="admin-participants-credentials",
+    ),
     *router.urls,
 ]

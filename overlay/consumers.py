@@ -10,9 +10,16 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from brainstorm.problems import DomainError
-from overlay import payloads
+from overlay import payloads, presence
 from overlay.events import connection_ends, envelope, remember_server_loop
-from overlay.viewers import OVERLAY_VIEWER, Viewer, overlay_token_ok, token_from_query, viewer_for_user
+from overlay.viewers import (
+    OVERLAY_VIEWER,
+    PARTICIPANT,
+    Viewer,
+    overlay_token_ok,
+    token_from_query,
+    viewer_for_user,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +45,7 @@ def _origin_allowed(headers: list[tuple[bytes, bytes]]) -> bool:
 class MarketConsumer(AsyncWebsocketConsumer):
     viewer: Viewer | None = None
     ended = False
+    present_as = None  # the team's user id while this socket counts it online (overlay.presence)
 
     async def connect(self) -> None:
         remember_server_loop()
@@ -50,6 +58,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
         self.viewer = viewer
         for group in viewer.groups:
             await self.channel_layer.group_add(group, self.channel_name)
+        if viewer.kind == PARTICIPANT:  # organisers and overlays are not teams online
+            self.present_as = viewer.user.pk
+            await presence.socket_opened(self.present_as)
         # Subscribed before the snapshot is read: no change can fall between the two.
         snapshot = await database_sync_to_async(self._snapshot)()
         await self._send(envelope("snapshot", snapshot))
@@ -72,6 +83,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
         return payloads.snapshot(include_leaderboard=visible)
 
     async def disconnect(self, code: int) -> None:
+        if self.present_as is not None:
+            user_id, self.present_as = self.present_as, None
+            await presence.socket_closed(user_id)
         if self.viewer is not None:
             for group in self.viewer.groups:
                 await self.channel_layer.group_discard(group, self.channel_name)
@@ -93,6 +107,8 @@ class MarketConsumer(AsyncWebsocketConsumer):
             await self._error("malformed", 'Send an object with a "type".')
             return
         if command["type"] == "ping":
+            if self.present_as is not None:
+                await presence.socket_alive(self.present_as)
             await self._send(envelope_pong())
             return
         if command["type"] != "bell":

@@ -81,7 +81,7 @@ def refused(response, status: int, code: str) -> dict:
 def ledger_cash(team: Participant) -> Decimal:
     """Starting cash − Σ(buy total + fee) + Σ(sell total − fee) + Σ adjustments, from the rows."""
     cash = team.starting_cash
-    for trade in Transaction.objects.filter(participant=team):
+    for trade in Transaction.objects.filter(participant=team, reversed_at__isnull=True):
         cash += -(trade.total + trade.fee) if trade.type == "buy" else trade.total - trade.fee
     for adjustment in CashAdjustment.objects.filter(participant=team):
         cash += adjustment.amount
@@ -91,7 +91,7 @@ def ledger_cash(team: Participant) -> Decimal:
 def ledger_holdings(team: Participant) -> dict[str, int]:
     """Σ bought − Σ sold per ticker, from the trade rows (tickers with nothing left omitted)."""
     held: Counter[str] = Counter()
-    for ticker, side, quantity in Transaction.objects.filter(participant=team).values_list(
+    for ticker, side, quantity in Transaction.objects.filter(participant=team, reversed_at__isnull=True).values_list(
         "company__ticker", "type", "quantity"
     ):
         held[ticker] += quantity if side == "buy" else -quantity
@@ -115,7 +115,7 @@ def assert_ledger_adds_up(teams: list[Participant]) -> None:
         assert team.cash == ledger_cash(team), team
         assert kept_holdings(team) == ledger_holdings(team), team
         assert team.portfolio_value == value_at_current_prices(team), team
-        assert team.trade_count == Transaction.objects.filter(participant=team).count(), team
+        assert team.trade_count == Transaction.objects.filter(participant=team, reversed_at__isnull=True).count(), team
 
 
 def expected_leaderboard(teams: list[Participant]) -> list[tuple]:
@@ -123,7 +123,7 @@ def expected_leaderboard(teams: list[Participant]) -> list[tuple]:
     rows = []
     for team in teams:
         team.refresh_from_db()
-        trades = Transaction.objects.filter(participant=team)
+        trades = Transaction.objects.filter(participant=team, reversed_at__isnull=True)
         last = trades.aggregate(last=Max("created_at"))["last"]
         value = value_at_current_prices(team)
         return_pct = cents((value - team.starting_cash) * 100 / team.starting_cash)

@@ -99,7 +99,8 @@ def test_transactions_list_is_own_trades_newest_first(team_api, team, other_team
 
     assert body["count"] == 2
     assert [(t["ticker"], t["quantity"]) for t in body["results"]] == [("BETA", 2), ("ACME", 1)]
-    assert set(body["results"][0]) == {"id", "ticker", "type", "quantity", "price", "total", "fee", "day", "created_at"}
+    fields = {"id", "ticker", "type", "quantity", "price", "total", "fee", "day", "created_at", "reversed_at"}
+    assert set(body["results"][0]) == fields
 
 
 def test_transactions_are_paginated(team_api, company, open_market):

@@ -232,6 +232,10 @@ async function refreshHistory() {
     time.append(when);
     const side = cell("td");
     side.append(cell("span", trade.type === "buy" ? "Buy" : "Sell", `side ${trade.type}`));
+    if (trade.reversed_at) {
+      side.append(" ", cell("span", "reversed", "tag"));
+      row.className = "reversed";
+    }
     row.append(
       time,
       cell("td", String(trade.day)),

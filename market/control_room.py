@@ -1,0 +1,369 @@
+"""The control room: one admin page for the event day (SPEC §6).
+
+The page shows the market and its bell, live counts, the whole price board, news, freezing, the
+latest trades with their reversal, and the overlay URLs. Each form posts to its own URL, calls
+the services (so history, audit and live events happen as everywhere else), and answers with a
+redirect and a message. A form with errors changes nothing: it is kept in the session for the
+next page, which draws it again with each error beside its field.
+"""
+
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Count, Sum
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_GET, require_POST
+
+from brainstorm.problems import DomainError
+from market import selectors, services
+from market.errors import PriceChanged
+from market.models import Company, Participant, Transaction
+from market.money import money
+from market.templatetags.money import amount, count
+from newsroom.services import news_create
+from overlay import presence
+
+LATEST_TRADES = 25
+FLASHED_FORM = "control_room_form"
+OVERLAY_PAGES = [
+    ("scene", "Full scene"),
+    ("ticker", "Ticker tape"),
+    ("leaderboard", "Leaderboard"),
+    ("news", "News lower-third"),
+    ("bell", "Bell banner"),
+]
+
+
+# Forms
+
+
+class BellForm(forms.Form):
+    action = forms.ChoiceField(choices=[("open", "Open the day"), ("close", "Close the day")], widget=forms.HiddenInput)
+    confirm = forms.BooleanField(
+        label="I am sure",
+        error_messages={"required": "Tick “I am sure” to ring the bell."},
+    )
+
+
+class PriceBoardForm(forms.Form):
+    """Every company's price, and, hidden, the price it had when the page was drawn."""
+
+    def __init__(self, *args, companies: list[Company], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.companies = companies
+        for company in companies:
+            self.fields[f"price_{company.pk}"] = forms.DecimalField(
+                label=company.ticker,
+                max_digits=14,
+                decimal_places=2,
+                min_value=Decimal("0.01"),
+                max_value=services.MAX_PRICE,
+                initial=company.current_price,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 12, "autocomplete": "off"}),
+            )
+            self.fields[f"drawn_{company.pk}"] = forms.DecimalField(
+                max_digits=14, decimal_places=2, initial=company.current_price, widget=forms.HiddenInput
+            )
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{"company": c, "price": self[f"price_{c.pk}"], "drawn": self[f"drawn_{c.pk}"]} for c in self.companies]
+
+    def changes(self) -> list[tuple[Company, Decimal, Decimal]]:
+        """(company, new price, price when drawn) for each price the organiser changed."""
+        data = self.cleaned_data
+        wanted = [(c, data[f"price_{c.pk}"], data[f"drawn_{c.pk}"]) for c in self.companies]
+        return [(company, new, drawn) for company, new, drawn in wanted if new != drawn]
+
+
+class NewsForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    content = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    publish_at = forms.DateTimeField(
+        required=False,
+        label="Publish at",
+        help_text=f"Event time ({settings.EVENT_TIMEZONE}). Leave empty to publish now.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def clean_publish_at(self):
+        at = self.cleaned_data["publish_at"]
+        if at is not None and at <= timezone.now():
+            raise forms.ValidationError("Pick a time in the future, or leave it empty to publish now.")
+        return at
+
+
+class FreezeForm(forms.Form):
+    team = forms.CharField(max_length=200, label="Team", widget=forms.TextInput(attrs={"list": "team-names"}))
+    frozen = forms.TypedChoiceField(
+        choices=[("1", "Freeze"), ("0", "Unfreeze")], coerce=lambda value: value == "1", widget=forms.HiddenInput
+    )
+
+    def clean_team(self) -> Participant:
+        name = self.cleaned_data["team"].strip()
+        team = Participant.objects.filter(display_name__iexact=name).first()
+        if team is None:
+            raise forms.ValidationError(f"No team is called “{name}”.")
+        return team
+
+
+class ReversalForm(forms.Form):
+    trade = forms.UUIDField(widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=500, error_messages={"required": "Say why the trade is reversed."})
+
+
+# The forms kept with their errors for the next page (a reversal's refusal is a message).
+FORMS = {"bell": BellForm, "news": NewsForm, "freeze": FreezeForm}
+
+
+# The form kept for the next page (post/redirect/get with errors)
+
+
+def _keep(request: HttpRequest, name: str) -> None:
+    data = {key: values for key, values in request.POST.lists() if key != "csrfmiddlewaretoken"}
+    request.session[FLASHED_FORM] = {"name": name, "data": data}
+
+
+def _kept(request: HttpRequest) -> tuple[str | None, QueryDict | None]:
+    kept = request.session.pop(FLASHED_FORM, None)
+    if not isinstance(kept, dict) or kept.get("name") not in (*FORMS, "prices"):
+        return None, None
+    data = QueryDict(mutable=True)
+    for key, values in kept.get("data", {}).items():
+        data.setlist(key, values)
+    return kept["name"], data
+
+
+def _back(anchor: str = "") -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("control_room:index") + (f"#{anchor}" if anchor else ""))
+
+
+def _first_error(form: forms.Form) -> str:
+    for errors in form.errors.values():
+        return errors[0]
+    return "Check the form."
+
+
+def _priced_companies(data: QueryDict) -> list[Company]:
+    """The companies the submitted board had: one added since is not on it, one deleted is gone."""
+    return [company for company in Company.objects.order_by("ticker") if f"price_{company.pk}" in data]
+
+
+# The page
+
+
+def live_counts() -> dict[str, Any]:
+    """Teams online (sockets open), and the trades and volume of the current (or last) trading day."""
+    market = selectors.market_state()
+    day = market["day"]
+    standing = Transaction.objects.filter(day=day, reversed_at__isnull=True)
+    totals = standing.aggregate(trades=Count("pk"), volume=Sum("total")) if day else {"trades": 0, "volume": None}
+    user_ids = list(Participant.objects.values_list("user_id", flat=True))
+    return {
+        "market": market["status"],
+        "day": day,
+        "teams": len(user_ids),
+        "teams_online": len(presence.online_user_ids(user_ids)),
+        "trades_today": totals["trades"],
+        "volume_today": str(money(totals["volume"] or 0)),
+    }
+
+
+def overlay_urls(request: HttpRequest) -> list[dict[str, str]]:
+    if not settings.OVERLAY_TOKEN:
+        return []
+    query = urlencode({"token": settings.OVERLAY_TOKEN})
+    return [
+        {"name": name, "label": label, "url": request.build_absolute_uri(reverse(f"overlay:{name}")) + "?" + query}
+        for name, label in OVERLAY_PAGES
+    ]
+
+
+@require_GET
+def control_room(request: HttpRequest) -> HttpResponse:
+    kept_name, kept_data = _kept(request)
+    companies = list(Company.objects.order_by("ticker"))
+    if kept_name == "prices":
+        board = PriceBoardForm(kept_data, companies=_priced_companies(kept_data))
+        board.is_valid()
+    else:
+        board = PriceBoardForm(companies=companies)
+    forms_shown = {name: form_class() for name, form_class in FORMS.items()}
+    if kept_name in FORMS:
+        forms_shown[kept_name] = FORMS[kept_name](kept_data)
+        forms_shown[kept_name].is_valid()
+
+    market = selectors.market_state()
+    next_bell = "close" if market["status"] == "open" else "open"
+    team_filter = request.GET.get("team", "").strip()
+    trades = Transaction.objects.select_related("company", "participant").order_by("-created_at", "-id")
+    if team_filter:
+        trades = trades.filter(participant__display_name__icontains=team_filter)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Control room",
+        "is_nav_sidebar_enabled": False,
+        "market": market,
+        # Always the bell the market needs now (another organiser may have rung it meanwhile).
+        "bell": BellForm(initial={"action": next_bell}),
+        "bell_errors": forms_shown["bell"].errors.get("confirm", []) if kept_name == "bell" else [],
+        "next_bell": next_bell,
+        "counts": live_counts(),
+        "board": board,
+        "news_form": forms_shown["news"],
+        "freeze_form": forms_shown["freeze"],
+        "team_names": Participant.objects.order_by("display_name").values_list("display_name", flat=True),
+        "frozen_teams": Participant.objects.filter(is_frozen=True).order_by("display_name"),
+        "trades": trades[:LATEST_TRADES],
+        "team_filter": team_filter,
+        "overlay_urls": overlay_urls(request),
+        "event_timezone": settings.EVENT_TIMEZONE,
+    }
+    return render(request, "admin/control_room.html", context)
+
+
+@require_GET
+def counts(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(live_counts())
+
+
+# The actions: each one service call, then back to the page with a message
+
+
+@require_POST
+def bell(request: HttpRequest) -> HttpResponse:
+    form = BellForm(request.POST)
+    if not form.is_valid():
+        _keep(request, "bell")
+        messages.error(request, f"The bell did not ring: {_first_error(form)}")
+        return _back("market")
+    try:
+        if form.cleaned_data["action"] == "open":
+            day = services.market_open(by=request.user)
+            messages.success(request, f"Day {day.number} is open: teams can trade.")
+        else:
+            day = services.market_close(by=request.user)
+            messages.success(request, f"Day {day.number} is closed: closing prices and team values are kept.")
+    except DomainError as refusal:
+        messages.error(request, f"The bell did not ring: {refusal.detail}")
+    return _back("market")
+
+
+@require_POST
+def prices(request: HttpRequest) -> HttpResponse:
+    board = PriceBoardForm(request.POST, companies=_priced_companies(request.POST))
+    if not board.is_valid():
+        _keep(request, "prices")
+        messages.error(request, "No price was changed: correct the prices marked below and submit again.")
+        return _back("prices")
+    changed, skipped, refused = [], [], []
+    for company, price, drawn in board.changes():
+        try:
+            services.price_set(company=company, price=price, by=request.user, expected_price=drawn)
+        except PriceChanged as moved:
+            skipped.append(f"{company.ticker} (now {amount(moved.extra['price'])})")
+        except DomainError as refusal:
+            refused.append(f"{company.ticker}: {refusal.detail}")
+        else:
+            changed.append(f"{company.ticker} {amount(price)}")
+    if changed:
+        messages.success(request, f"New prices: {', '.join(changed)}.")
+    if skipped:
+        messages.warning(
+            request,
+            f"Not changed, because someone else changed the price since this page was drawn: {', '.join(skipped)}. "
+            "Check the new price and submit again if it still needs changing.",
+        )
+    for line in refused:
+        messages.error(request, f"Not changed: {line}")
+    if not (changed or skipped or refused):
+        messages.info(request, "No price was different: nothing changed.")
+    return _back("prices")
+
+
+@require_POST
+def news(request: HttpRequest) -> HttpResponse:
+    form = NewsForm(request.POST)
+    if not form.is_valid():
+        _keep(request, "news")
+        messages.error(request, "The news was not saved: correct the form below.")
+        return _back("news")
+    at = form.cleaned_data["publish_at"]
+    item = news_create(
+        by=request.user,
+        title=form.cleaned_data["title"],
+        content=form.cleaned_data["content"],
+        published_at=at or timezone.now(),
+    )
+    if at is None:
+        messages.success(request, f"Published “{item.title}”: it is on every screen now.")
+    else:
+        when = date_format(timezone.localtime(at), "j M Y H:i")
+        messages.success(request, f"Scheduled “{item.title}” for {when} ({settings.EVENT_TIMEZONE}).")
+    return _back("news")
+
+
+@require_POST
+def freeze(request: HttpRequest) -> HttpResponse:
+    form = FreezeForm(request.POST)
+    if not form.is_valid():
+        _keep(request, "freeze")
+        messages.error(request, f"Nothing changed: {_first_error(form)}")
+        return _back("teams")
+    team, frozen = form.cleaned_data["team"], form.cleaned_data["frozen"]
+    if team.is_frozen == frozen:
+        messages.info(request, f"{team.display_name} was already {'frozen' if frozen else 'unfrozen'}.")
+        return _back("teams")
+    services.participant_freeze(participant=team, frozen=frozen, by=request.user)
+    if frozen:
+        messages.success(request, f"{team.display_name} is frozen: it cannot trade until you unfreeze it.")
+    else:
+        messages.success(request, f"{team.display_name} is unfrozen: it can trade again.")
+    return _back("teams")
+
+
+@require_POST
+def reverse_trade(request: HttpRequest) -> HttpResponse:
+    form = ReversalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"The trade was not reversed: {_first_error(form)}")
+        return _back("trades")
+    trade = Transaction.objects.select_related("company", "participant").filter(pk=form.cleaned_data["trade"]).first()
+    if trade is None:
+        messages.error(request, "The trade was not reversed: it no longer exists.")
+        return _back("trades")
+    try:
+        services.trade_reverse(trade=trade, by=request.user, reason=form.cleaned_data["reason"])
+    except DomainError as refusal:
+        messages.error(request, f"The trade was not reversed: {refusal.detail}")
+        return _back("trades")
+    side = "buy" if trade.type == "buy" else "sale"
+    messages.success(
+        request,
+        f"Reversed {trade.participant.display_name}’s {side} of {count(trade.quantity)} {trade.company.ticker} "
+        f"at {amount(trade.price)} (day {trade.day}): its cash and shares are as if it never happened.",
+    )
+    return _back("trades")
+
+
+def _staff(view):
+    return admin.site.admin_view(view)
+
+
+app_name = "control_room"
+urlpatterns = [
+    path("", _staff(control_room), name="index"),
+    path("counts", _staff(counts), name="counts"),
+    path("bell", _staff(bell), name="bell"),
+    path("prices", _staff(prices), name="prices"),
+    path("news", _staff(news), name="news"),
+    path("freeze", _staff(freeze), name="freeze"),
+    path("reverse", _staff(reverse_trade), name="reverse"),
+]

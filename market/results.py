@@ -1,0 +1,135 @@
+"""The results workbook: what organisers keep after the event. One .xlsx with the final
+leaderboard, each team's value by day, every transaction and each company's closing price by
+day; written by `manage.py export_results`, the admin and GET /api/admin/results.
+
+Each sheet is a few queries whatever the size, rows streamed from `.iterator()` into a
+write-only workbook, so 100,000 transactions do not become 100,000 model objects.
+"""
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from itertools import groupby
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils import timezone
+
+from market import selectors
+from market.models import Company, DailyValue, PricePoint, TradingDay, Transaction
+from market.resources import LEADERBOARD_COLUMNS, TRANSACTION_COLUMNS, event_time
+from market.spreadsheets import XLSX_CONTENT_TYPE, workbook_bytes
+
+CHUNK = 2000
+
+Sheet = tuple[list[str], Iterable[list[Any]]]
+
+
+def results_workbook() -> bytes:
+    """The whole workbook as .xlsx bytes, every text cell inert."""
+    opened = TradingDay.objects.filter(opened_at__isnull=False).order_by("number")
+    days = list(opened.values_list("number", "closed_at"))
+    return workbook_bytes(
+        {
+            "Leaderboard": leaderboard_sheet(),
+            "Values by day": values_by_day_sheet(),
+            "Transactions": transactions_sheet(),
+            "Prices by day": prices_by_day_sheet(days),
+        }
+    )
+
+
+def results_filename(now: datetime | None = None) -> str:
+    return f"brainstorm-results-{event_time(now or timezone.now()):%Y-%m-%d-%H%M}.xlsx"
+
+
+def results_response() -> HttpResponse:
+    """The workbook as a download."""
+    response = HttpResponse(results_workbook(), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{results_filename()}"'
+    return response
+
+
+def leaderboard_sheet() -> Sheet:
+    def rows() -> Iterator[list[Any]]:
+        for team in selectors.leaderboard().iterator(chunk_size=CHUNK):
+            entry = selectors.leaderboard_entry(team)
+            yield [entry[column] for column in LEADERBOARD_COLUMNS]
+
+    return list(LEADERBOARD_COLUMNS), rows()
+
+
+def values_by_day_sheet() -> Sheet:
+    """One row per team, in leaderboard order: starting cash, its value at each day's close, now."""
+    days = list(DailyValue.objects.order_by("day").values_list("day", flat=True).distinct())
+    values: dict[Any, dict[int, Decimal]] = {}
+    for participant_id, day, value in DailyValue.objects.values_list("participant_id", "day", "value").iterator(
+        chunk_size=CHUNK
+    ):
+        values.setdefault(participant_id, {})[day] = value
+    headers = ["rank", "display_name", "school", "starting_cash", *[f"day {day}" for day in days], "current"]
+
+    def rows() -> Iterator[list[Any]]:
+        teams = selectors.leaderboard().values_list(
+            "rank", "pk", "display_name", "school", "starting_cash", "portfolio_value"
+        )
+        for rank, pk, name, school, starting_cash, current in teams.iterator(chunk_size=CHUNK):
+            by_day = values.get(pk, {})
+            yield [rank, name, school, starting_cash, *[by_day.get(day) for day in days], current]
+
+    return headers, rows()
+
+
+def transactions_sheet() -> Sheet:
+    """Every trade, oldest first, times in the event time zone (teams by name, no e-mail); a
+    reversed trade with the time it was reversed."""
+    trades = Transaction.objects.order_by("created_at", "id").values_list(
+        "participant__display_name",
+        "company__ticker",
+        "type",
+        "quantity",
+        "price",
+        "total",
+        "fee",
+        "day",
+        "created_at",
+        "reversed_at",
+    )
+
+    def rows() -> Iterator[list[Any]]:
+        for *cells, created_at, reversed_at in trades.iterator(chunk_size=CHUNK):
+            yield [*cells, event_time(created_at), event_time(reversed_at)]
+
+    return list(TRANSACTION_COLUMNS), rows()
+
+
+def prices_by_day_sheet(days: list[tuple[int, datetime | None]]) -> Sheet:
+    """Each company's close on each trading day (the last price at or before the closing bell;
+    for a day still open, its latest price), as `selectors.price_chart` draws it, and its price now."""
+    closes: dict[Any, list[Decimal | None]] = {}
+    history = PricePoint.objects.order_by("company_id", "at", "id").values_list("company_id", "at", "price")
+    for company_id, points in groupby(history.iterator(chunk_size=CHUNK), key=lambda point: point[0]):
+        closes[company_id] = _closes([(at, price) for _company, at, price in points], days)
+    headers = ["ticker", "name", *[f"day {number}" + ("" if closed_at else " (open)") for number, closed_at in days]]
+    headers.append("current")
+
+    def rows() -> Iterator[list[Any]]:
+        companies = Company.objects.order_by("ticker").values_list("pk", "ticker", "name", "current_price")
+        for pk, ticker, name, current in companies.iterator(chunk_size=CHUNK):
+            yield [ticker, name, *closes.get(pk, [None] * len(days)), current]
+
+    return headers, rows()
+
+
+def _closes(history: list[tuple[datetime, Decimal]], days: list[tuple[int, datetime | None]]) -> list[Decimal | None]:
+    closes: list[Decimal | None] = []
+    position, last = 0, None
+    for _number, closed_at in days:
+        if closed_at is None:  # the day still open: its latest price so far
+            closes.append(history[-1][1] if history else None)
+            continue
+        while position < len(history) and history[position][0] <= closed_at:
+            last = history[position][1]
+            position += 1
+        closes.append(last)  # None: not listed yet
+    return closes
