@@ -1,3 +1,5 @@
+import json
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -32,7 +34,15 @@ from market.resources import (
     event_time,
 )
 from market.results import results_response
-from market.services import company_create, company_update, participant_create, participant_freeze, price_set
+from market.services import (
+    audit,
+    company_create,
+    company_update,
+    participant_create,
+    participant_freeze,
+    participant_rename,
+    price_set,
+)
 from market.spreadsheets import XLSX_CONTENT_TYPE, SafeXLSX
 
 
@@ -49,8 +59,40 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    """Rows an organiser edits by hand (the event's rules, day schedules, prepared prices): each
+    save and delete goes into the audit log with the values before and after."""
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        fields = sorted(form.changed_data)
+        model = type(obj)
+        before = model.objects.filter(pk=obj.pk).values(*fields).first() if change and fields else None
+        super().save_model(request, obj, form, change)
+        name = model._meta.model_name
+        if not change:
+            new = {field: getattr(obj, field) for field in fields}
+            audit(by=request.user, action=f"{name}_create", target=f"{name}:{obj.pk}", new=new)
+        elif fields:
+            new = {field: getattr(obj, field) for field in fields}
+            audit(by=request.user, action=f"{name}_update", target=f"{name}:{obj.pk}", old=before or {}, new=new)
+
+    @transaction.atomic
+    def delete_model(self, request, obj):
+        name = type(obj)._meta.model_name
+        audit(by=request.user, action=f"{name}_delete", target=f"{name}:{obj.pk}", old={"repr": str(obj)})
+        super().delete_model(request, obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            name = type(obj)._meta.model_name
+            audit(by=request.user, action=f"{name}_delete", target=f"{name}:{obj.pk}", old={"repr": str(obj)})
+        super().delete_queryset(request, queryset)
+
+
 @admin.register(EventSettings)
-class EventSettingsAdmin(admin.ModelAdmin):
+class EventSettingsAdmin(AuditedAdmin):
     fields = [
         "name",
         "starting_cash",
@@ -184,9 +226,8 @@ class ParticipantAdmin(SpreadsheetAdminMixin, ImportMixin, ExportMixin, admin.Mo
     def save_model(self, request, obj, form, change):
         if change:
             # Only what this form edits: cash and values may have moved since the form was read.
-            edited = [name for name in ("display_name", "school") if name in form.changed_data]
-            if edited:
-                obj.save(update_fields=[*edited, "updated_at"])
+            if {"display_name", "school"} & set(form.changed_data):
+                participant_rename(participant=obj, display_name=obj.display_name, school=obj.school, by=request.user)
             if "is_frozen" in form.changed_data:
                 participant_freeze(participant=obj, frozen=form.cleaned_data["is_frozen"], by=request.user)
             return
@@ -322,7 +363,7 @@ class PricePointAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TradingDay)
-class TradingDayAdmin(admin.ModelAdmin):
+class TradingDayAdmin(AuditedAdmin):
     list_display = ["number", "scheduled_open_at", "scheduled_close_at", "opened_at", "closed_at", "status"]
     readonly_fields = ["opened_at", "closed_at"]
     fields = ["number", "scheduled_open_at", "scheduled_close_at", "opened_at", "closed_at"]
@@ -353,11 +394,19 @@ class DailyValueAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor", "action", "target"]
+    list_display = ["at", "actor", "action", "target", "before_after"]
     list_filter = ["action"]
     search_fields = ["action", "target", "actor__email"]
     list_select_related = ["actor"]
     date_hierarchy = "at"
+
+    @admin.display(description="before → after")
+    def before_after(self, entry: AuditEntry) -> str:
+        old, new = entry.data.get("old"), entry.data.get("new")
+        if old is None and new is None:
+            return ""
+        text = f"{json.dumps(old, ensure_ascii=False)} → {json.dumps(new, ensure_ascii=False)}"
+        return text if len(text) <= 160 else text[:159] + "…"
 
 
 @admin.register(CashAdjustment)
@@ -377,7 +426,7 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ScheduledPrice)
-class ScheduledPriceAdmin(admin.ModelAdmin):
+class ScheduledPriceAdmin(AuditedAdmin):
     """Price changes prepared for a time; the scheduler applies each once, through price_set."""
 
     list_display = ["at", "company", "price", "applied_at"]

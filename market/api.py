@@ -256,12 +256,11 @@ class AdminParticipantViewSet(viewsets.ModelViewSet):
         frozen = changes.pop("is_frozen", None)
         with transaction.atomic():
             if changes:
-                Participant.objects.filter(pk=team.pk).update(**changes)
-                services.audit(
+                services.participant_rename(
+                    participant=team,
+                    display_name=changes.get("display_name", team.display_name),
+                    school=changes.get("school", team.school),
                     by=request.user,
-                    action="participant_update",
-                    target=f"participant:{team.pk}",
-                    fields=sorted(changes),
                 )
             if frozen is not None:
                 services.participant_freeze(participant=team, frozen=frozen, by=request.user)

@@ -151,7 +151,15 @@ def cash_adjust(*, participant: Participant, amount: Decimal, reason: str, by: U
     adjustment = CashAdjustment.objects.create(participant=locked, amount=amount, reason=reason.strip(), by=by)
     Participant.objects.filter(pk=locked.pk).update(cash=new_cash, updated_at=timezone.now())
     revalue(Participant.objects.filter(pk=locked.pk))
-    audit(by=by, action="cash_adjust", target=_team(locked), amount=str(amount), reason=reason.strip())
+    audit(
+        by=by,
+        action="cash_adjust",
+        target=_team(locked),
+        amount=str(amount),
+        reason=reason.strip(),
+        old={"cash": locked.cash},
+        new={"cash": new_cash},
+    )
     broadcast("portfolio", payloads.portfolio(locked), group=user_group(locked.user_id))
     leaderboard_changed()
     return adjustment
@@ -319,10 +327,13 @@ def company_update(*, company: Company, by: User | None, **changes) -> Company:
     # Locked like a price change, and read afresh: the event must carry the price of now.
     _lock_company_price(company.pk)
     company = Company.objects.select_for_update().get(pk=company.pk)
+    old = {name: getattr(company, name) for name in sorted(changes)}
     for name, value in changes.items():
         setattr(company, name, value)
     company.save(update_fields=[*changes, "updated_at"])
-    audit(by=by, action="company_update", target=f"company:{company.ticker}", fields=sorted(changes))
+    audit(
+        by=by, action="company_update", target=f"company:{company.ticker}", old=old, new=dict(sorted(changes.items()))
+    )
     broadcast("price", payloads.price(company))
     return company
 

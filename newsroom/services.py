@@ -34,12 +34,20 @@ def news_update(*, news: News, by: User | None, **changes) -> News:
         raise TypeError(f"news_update() got unexpected fields {sorted(unknown)}")
     now = timezone.now()
     news = News.objects.select_for_update().get(pk=news.pk)  # the scheduler may have announced it meanwhile
+    old = {name: getattr(news, name) for name in sorted(changes)}
     for name, value in changes.items():
         setattr(news, name, value)
     if news.published_at is None or news.published_at > now:
         news.announced_at = None  # back to draft or scheduled: it will be announced when public
     news.save()
-    audit(by=by, action="news_update", target=f"news:{news.pk}", fields=sorted(changes), status=news.status)
+    audit(
+        by=by,
+        action="news_update",
+        target=f"news:{news.pk}",
+        old=old,
+        new=dict(sorted(changes.items())),
+        status=news.status,
+    )
     _announce_if_due(news, now)
     return news
 

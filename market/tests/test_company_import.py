@@ -119,7 +119,10 @@ def test_a_changed_name_goes_through_company_update_without_a_price_change(admin
     assert report["updated"] == 1
     company.refresh_from_db()
     assert company.name == "Acme Anvils"
-    assert AuditEntry.objects.get(action="company_update").data == {"fields": ["name"]}
+    assert AuditEntry.objects.get(action="company_update").data == {
+        "old": {"name": "Acme"},
+        "new": {"name": "Acme Anvils"},
+    }
     assert not AuditEntry.objects.filter(action="price_set").exists()
     assert PricePoint.objects.filter(company=company).count() == 1
 
