@@ -4,11 +4,10 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, ReadOnlyPasswordHashField
 from django.contrib.auth.models import Group
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
-from accounts.models import User
+from accounts.models import Role, User
+from accounts.services import user_sign_out_everywhere
 from market.services import audit
-from overlay.events import sessions_ended
 
 
 class UserCreationForm(forms.ModelForm):
@@ -47,6 +46,15 @@ class UserChangeForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["email", "password", "role", "is_active"]
+
+    def clean_role(self) -> str:
+        role = self.cleaned_data["role"]
+        if role != Role.PARTICIPANT and hasattr(self.instance, "participant"):
+            raise forms.ValidationError(
+                f"This account has a team ({self.instance.participant.display_name}): an organiser cannot "
+                "have one. Delete the team first, or use another account."
+            )
+        return role
 
 
 @admin.register(User)
@@ -96,7 +104,7 @@ class UserAdmin(DjangoUserAdmin):
             new={name: after[name] for name in changed},
         )
         if {"role", "is_active"} & set(changed):
-            _sign_out_everywhere(obj)
+            user_sign_out_everywhere(obj)
 
     @transaction.atomic
     def delete_model(self, request, obj: User) -> None:
@@ -114,7 +122,7 @@ class UserAdmin(DjangoUserAdmin):
         if request.method == "POST" and response.status_code == 302:  # the new password was saved
             user = User.objects.get(pk=id)
             audit(by=request.user, action="user_password_set", target=f"user:{user.pk}", email=user.email)
-            _sign_out_everywhere(user)
+            user_sign_out_everywhere(user)
         return response
 
 
@@ -123,11 +131,6 @@ AUDITED_FIELDS = ("email", "role", "is_active")
 
 def _described(user: User) -> dict:
     return {name: getattr(user, name) for name in AUDITED_FIELDS}
-
-
-def _sign_out_everywhere(user: User) -> None:
-    Token.objects.filter(user=user).delete()
-    sessions_ended(user.pk)  # keep=None: every live connection of this account closes
 
 
 # Roles decide access; Django's groups and permissions are not used.

@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, User
 from brainstorm.problems import DomainError
 from market.models import EventSettings, Participant
 from market.services import participant_create
+from overlay.events import sessions_ended
 
 
 class SignupClosed(DomainError):
@@ -43,3 +45,10 @@ def user_signup(*, email: str, password: str, display_name: str, school: str = "
         # Two sign-ups raced past the serializer's check; the database decided.
         field = "display_name" if "display_name" in str(exc) else "email"
         raise AlreadyRegistered(field) from exc
+
+
+def user_sign_out_everywhere(user: User) -> None:
+    """The account's API tokens end and its open live connections close (after the commit).
+    Its sessions end by themselves once the password or the access changed."""
+    Token.objects.filter(user=user).delete()
+    sessions_ended(user.pk)  # keep=None: every connection of this account

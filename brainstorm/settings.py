@@ -247,7 +247,7 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5_000_000)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=10_000)
 IMPORT_EXPORT_FORMATS = ["market.spreadsheets.SafeCSV", "market.spreadsheets.SafeXLSX"]
 # The admin's two-step import keeps the upload in the cache, not on one server's disk.
-IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "market.spreadsheets.UploadStorage"
 
 # Throttle counters, the admin's import uploads and who is online (overlay/presence.py) live in the
 # cache: with REDIS_URL every server process shares them; without, each process has its own.

@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from import_export.admin import ExportMixin, ImportExportMixin, ImportMixin
 
-from market.imports import ParticipantImportResource, credentials_keep, credentials_take
+from accounts.models import Role, User
+from market.imports import ParticipantImportResource, credentials_keep, credentials_pending, credentials_take
 from market.models import (
     AuditEntry,
     CashAdjustment,
@@ -118,7 +119,7 @@ class EventSettingsAdmin(AuditedAdmin):
 
 
 @admin.register(Company)
-class CompanyAdmin(SpreadsheetAdminMixin, ImportExportMixin, admin.ModelAdmin):
+class CompanyAdmin(SpreadsheetAdminMixin, ImportExportMixin, AuditedAdmin):
     # Import: by ticker, through company_create / company_update / price_set (market.resources).
     resource_classes = [CompanyResource]
     list_display = ["ticker", "name", "current_price", "previous_price", "change_pct", "is_active"]
@@ -184,7 +185,7 @@ class HoldingInline(admin.TabularInline):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(SpreadsheetAdminMixin, ImportMixin, ExportMixin, admin.ModelAdmin):
+class ParticipantAdmin(SpreadsheetAdminMixin, ImportMixin, ExportMixin, AuditedAdmin):
     list_display = [
         "display_name",
         "school",
@@ -216,6 +217,12 @@ class ParticipantAdmin(SpreadsheetAdminMixin, ImportMixin, ExportMixin, admin.Mo
         # Cash moves only through trades and logged adjustments.
         return [*self.readonly_fields, "user", "starting_cash"]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            # A team's account: a participant that has no team yet (never an organiser's).
+            kwargs["queryset"] = User.objects.filter(role=Role.PARTICIPANT, participant__isnull=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "starting_cash" and field is not None:
@@ -236,6 +243,7 @@ class ParticipantAdmin(SpreadsheetAdminMixin, ImportMixin, ExportMixin, admin.Mo
             display_name=obj.display_name,
             school=obj.school,
             starting_cash=form.cleaned_data.get("starting_cash"),
+            by=request.user,
         )
         obj.pk = created.pk
         obj._state.adding = False
@@ -258,13 +266,20 @@ class ParticipantAdmin(SpreadsheetAdminMixin, ImportMixin, ExportMixin, admin.Mo
     def get_import_resource_classes(self, request):
         return [ParticipantImportResource]
 
+    def changelist_view(self, request, extra_context=None):
+        token = credentials_pending(request.user)
+        if token is not None:
+            pending = reverse("admin:market_participant_credentials", args=[token])
+            extra_context = {**(extra_context or {}), "pending_logins": pending}
+        return super().changelist_view(request, extra_context)
+
     def add_success_message(self, result, request):
         report = getattr(result, "import_report", None)
         if report is None:
             super().add_success_message(result, request)
             return
         text = f"Import finished: {report.created} new, {report.updated} updated teams in {report.seconds:.1f} s."
-        token = credentials_keep(report, event_name=EventSettings.load().name)
+        token = credentials_keep(report, event_name=EventSettings.load().name, owner=request.user)
         if token is None:
             messages.success(request, text)
             return

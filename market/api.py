@@ -25,6 +25,7 @@ from market import selectors, services
 from market.errors import CompanyHasTrades, LeaderboardHidden
 from market.idempotency import MAX_KEY_LENGTH, fingerprint, idempotent_call
 from market.models import TICKER_PATTERN, Company, EventSettings, Participant, TradeType, Transaction
+from market.resources import CellError, parse_bool
 from market.serializers import (
     AdminCompanySerializer,
     AdminParticipantCreateSerializer,
@@ -234,8 +235,8 @@ class AdminParticipantViewSet(viewsets.ModelViewSet):
                     display_name=data["display_name"],
                     school=data["school"],
                     starting_cash=data["starting_cash"],
+                    by=request.user,
                 )
-                services.audit(by=request.user, action="participant_create", target=f"participant:{team.pk}")
         except IntegrityError as exc:  # a concurrent request took the e-mail or the name first
             field = "display_name" if "display_name" in str(exc) else "email"
             raise serializers.ValidationError({field: ["Already taken."]}) from exc
@@ -364,18 +365,15 @@ class AdminResultsView(APIView):
         return results_response()
 
 
-TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes", "on"}, {"false", "0", "no", "off", ""}
-
-
 class ImportRequestSerializer(serializers.Serializer):
     file = serializers.FileField(help_text=".xlsx or .csv; the header row names the columns.")
     dry_run = serializers.CharField(required=False, default="false", help_text="true: check and report, write nothing.")
 
     def validate_dry_run(self, value: str) -> bool:
-        word = value.strip().lower()
-        if word not in TRUE_WORDS | FALSE_WORDS:
-            raise serializers.ValidationError("Use true or false.")
-        return word in TRUE_WORDS
+        try:
+            return parse_bool(value.strip() or "false")
+        except CellError as exc:
+            raise serializers.ValidationError("Use true or false.") from exc
 
 
 class AdminParticipantImportView(APIView):
@@ -397,7 +395,7 @@ class AdminParticipantImportView(APIView):
             content=upload.read(), filename=upload.name, dry_run=form.validated_data["dry_run"], by=request.user
         )
         body = report.as_dict()
-        token = credentials_keep(report, event_name=EventSettings.load().name)
+        token = credentials_keep(report, event_name=EventSettings.load().name, owner=request.user)
         if token is not None:
             body["credentials"] = {
                 "url": reverse("admin-participants-credentials", args=[token]),

@@ -47,6 +47,9 @@ OVERLAY_PAGES = [
 
 class BellForm(forms.Form):
     action = forms.ChoiceField(choices=[("open", "Open the day"), ("close", "Close the day")], widget=forms.HiddenInput)
+    # The market as the page showed it: a bell rung from a page drawn before another organiser
+    # rang it must not open or close a day nobody meant.
+    seen_day = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
     confirm = forms.BooleanField(
         label="I am sure",
         error_messages={"required": "Tick “I am sure” to ring the bell."},
@@ -212,7 +215,7 @@ def control_room(request: HttpRequest) -> HttpResponse:
         "is_nav_sidebar_enabled": False,
         "market": market,
         # Always the bell the market needs now (another organiser may have rung it meanwhile).
-        "bell": BellForm(initial={"action": next_bell}),
+        "bell": BellForm(initial={"action": next_bell, "seen_day": market["day"]}),
         "bell_errors": forms_shown["bell"].errors.get("confirm", []) if kept_name == "bell" else [],
         "next_bell": next_bell,
         "counts": live_counts(),
@@ -244,12 +247,18 @@ def bell(request: HttpRequest) -> HttpResponse:
         _keep(request, "bell")
         messages.error(request, f"The bell did not ring: {_first_error(form)}")
         return _back("market")
+    seen_day, now_showing = form.cleaned_data["seen_day"], selectors.market_state()
+    expected = "open" if form.cleaned_data["action"] == "close" else "closed"
+    if now_showing["day"] != seen_day or now_showing["status"] != expected:
+        state = f"day {now_showing['day']} is {now_showing['status']}" if now_showing["day"] else "no day has opened"
+        messages.error(request, f"The bell did not ring: the market changed since this page was drawn ({state}).")
+        return _back("market")
     try:
         if form.cleaned_data["action"] == "open":
             day = services.market_open(by=request.user)
             messages.success(request, f"Day {day.number} is open: teams can trade.")
         else:
-            day = services.market_close(by=request.user)
+            day = services.market_close(by=request.user, day_number=seen_day)
             messages.success(request, f"Day {day.number} is closed: closing prices and team values are kept.")
     except DomainError as refusal:
         messages.error(request, f"The bell did not ring: {refusal.detail}")

@@ -30,15 +30,16 @@ from django.http import HttpResponse
 from django.utils import timezone
 from import_export import resources
 from import_export.fields import Field
-from import_export.results import Result, RowResult
-from rest_framework.authtoken.models import Token
+from import_export.results import RowResult
 
 from accounts.models import Role, User
+from accounts.services import user_sign_out_everywhere
 from brainstorm.problems import DomainError
-from market.models import EventSettings, Participant
+from market.models import AuditEntry, CashAdjustment, EventSettings, Participant
 from market.money import money
+from market.resources import SpreadsheetResult, cell_text, header_key
 from market.services import MAX_CASH, audit
-from market.spreadsheets import XLSX_CONTENT_TYPE, Sheet, read_sheet, workbook_bytes
+from market.spreadsheets import XLSX_CONTENT_TYPE, Literal, Sheet, read_sheet, workbook_bytes
 from overlay.events import leaderboard_changed
 
 COLUMNS = {
@@ -46,13 +47,20 @@ COLUMNS = {
     "display_name": ("display_name", "display name", "team", "team name", "teamname", "name"),
     "school": ("school", "school name", "sekolah", "asal sekolah"),
     "password": ("password", "initial password", "pass"),
-    "starting_cash": ("starting_cash", "starting cash", "cash", "start cash", "starting balance", "initial cash"),
+    # Not "cash": in an export of the teams that is their cash now, not what they started with.
+    "starting_cash": ("starting_cash", "starting cash", "start cash", "starting balance", "initial cash"),
 }
 REQUIRED = ("email", "display_name")
 NAME_MAX, SCHOOL_MAX, EMAIL_MAX = 80, 120, 254
 # Readable and strong: 12 characters from 31 unambiguous ones (about 59 bits), in groups of four.
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 AMOUNT = re.compile(r"^\d{1,14}(\.\d{1,2})?$")
+
+
+STARTING_CASH_FIXED = (
+    "This team has traded or had its cash adjusted: its starting cash can no longer change "
+    "(use a cash adjustment instead)."
+)
 
 
 class ImportInvalid(DomainError):
@@ -102,16 +110,12 @@ def generate_password() -> str:
     return "-".join("".join(chars[i : i + 4]) for i in range(0, 12, 4))
 
 
-def _normal(header: str) -> str:
-    return re.sub(r"[\s_\-]+", " ", header.strip().lower())
-
-
 def map_headers(headers: list[str], report: Report) -> dict[str, int]:
     """Which column holds which field; errors on row 1 for missing or doubled columns."""
-    aliases = {_normal(alias): name for name, names in COLUMNS.items() for alias in names}
+    aliases = {header_key(alias): name for name, names in COLUMNS.items() for alias in names}
     found: dict[str, int] = {}
     for index, header in enumerate(headers):
-        name = aliases.get(_normal(header))
+        name = aliases.get(header_key(header))
         if name is None:
             continue  # other columns (notes, class…) are left alone
         if name in found:
@@ -143,7 +147,7 @@ def parse_rows(sheet: Sheet, columns: dict[str, int], report: Report) -> list[Ro
         if not any(cells):
             continue  # blank lines are allowed anywhere
 
-        values = {name: cells[index].strip() for name, index in columns.items()}
+        values = {name: cell_text(cells[index]) for name, index in columns.items()}
         email, name, school = values["email"], values["display_name"], values.get("school", "")
         password, cash_text = values.get("password", ""), values.get("starting_cash", "")
         ok = True
@@ -230,12 +234,7 @@ def check_against_teams(rows: list[Row], report: Report) -> None:
             if row.starting_cash is not None and row.starting_cash != team.starting_cash:
                 untouched = team.trade_count == 0 and team.cash == team.starting_cash
                 if not untouched or team.cash_adjustments.exists():
-                    report.error(
-                        row.number,
-                        "starting_cash",
-                        "This team has traded or had its cash adjusted: its starting cash can no longer change "
-                        "(use a cash adjustment instead).",
-                    )
+                    report.error(row.number, "starting_cash", STARTING_CASH_FIXED)
 
 
 def hash_passwords(passwords: list[str], *, progress: Callable[[int, int], None] | None = None) -> list[str]:
@@ -341,19 +340,50 @@ def _write(rows: list[Row], *, by: User | None, filename: str) -> None:
         )
     Participant.objects.bulk_create(teams)
 
+    # The teams being updated, locked (by id, the services' order) and read afresh: they may have
+    # traded while the passwords were hashed. Only names and schools change, and the starting
+    # cash only of a team that has still neither traded nor had its cash adjusted.
     updates = [row for row in rows if row.team is not None]
-    changed_teams = []
+    locked = Participant.objects.select_for_update().in_bulk([row.team.pk for row in updates])
+    adjusted = set(CashAdjustment.objects.filter(participant__in=list(locked)).values_list("participant_id", flat=True))
+    renamed, recashed, entries, refused = [], [], [], []
     for row in updates:
-        team = row.team
-        team.display_name, team.school, team.updated_at = row.display_name, row.school, now
+        team = locked[row.team.pk]
+        row.team = team
+        old = {"display_name": team.display_name, "school": team.school}
+        new = {"display_name": row.display_name, "school": row.school}
         if row.starting_cash is not None and row.starting_cash != team.starting_cash:
+            if team.trade_count or team.cash != team.starting_cash or team.pk in adjusted:
+                refused.append(row)
+                continue
+            old["starting_cash"], new["starting_cash"] = team.starting_cash, row.starting_cash
             team.cash = team.starting_cash = team.portfolio_value = row.starting_cash
-        changed_teams.append(team)
-    Participant.objects.bulk_update(
-        changed_teams,
-        ["display_name", "school", "cash", "starting_cash", "portfolio_value", "updated_at"],
-        batch_size=500,
-    )
+            recashed.append(team)
+        if row.password:
+            new["password"] = "set by the import"
+        if old != new:
+            team.display_name, team.school, team.updated_at = row.display_name, row.school, now
+            renamed.append(team)
+            entries.append(
+                AuditEntry(
+                    actor=by,
+                    action="participant_import_update",
+                    target=f"participant:{team.pk}",
+                    data={"old": old, "new": new},
+                )
+            )
+    if refused:
+        raise ImportInvalid(
+            "Some teams traded while the file was imported; nothing was imported.",
+            dry_run=False,
+            created=0,
+            updated=0,
+            errors=[{"row": row.number, "column": "starting_cash", "message": STARTING_CASH_FIXED} for row in refused],
+        )
+    Participant.objects.bulk_update(renamed, ["display_name", "school", "updated_at"], batch_size=500)
+    Participant.objects.bulk_update(recashed, ["cash", "starting_cash", "portfolio_value"], batch_size=500)
+    AuditEntry.objects.bulk_create(entries, batch_size=500)
+
     new_passwords = [row for row in updates if row.password]
     if new_passwords:
         accounts = []
@@ -362,9 +392,8 @@ def _write(rows: list[Row], *, by: User | None, filename: str) -> None:
             account.password, account.updated_at = row.hashed, now
             accounts.append(account)
         User.objects.bulk_update(accounts, ["password", "updated_at"], batch_size=500)
-        # A new password ends the old one's API tokens (sessions end by themselves: their hash
-        # no longer matches).
-        Token.objects.filter(user__in=accounts).delete()
+        for account in accounts:
+            user_sign_out_everywhere(account)  # the old password's tokens and live connections end
     audit(
         by=by,
         action="participants_import",
@@ -372,6 +401,7 @@ def _write(rows: list[Row], *, by: User | None, filename: str) -> None:
         created=len(new_rows),
         updated=len(updates),
         passwords_set=sum(bool(row.password) for row in rows),
+        new_teams=[{"email": row.email, "display_name": row.display_name} for row in new_rows][:1000],
     )
     leaderboard_changed()
 
@@ -383,7 +413,7 @@ def credentials_workbook(report: Report, *, event_name: str) -> bytes:
             row.display_name,
             row.school,
             row.email,
-            row.password,
+            Literal(row.password),  # exactly as typed at sign-in, whatever its first character
             "generated" if row.generated else "from the file",
         ]
         for row in sorted(report.credentials, key=lambda r: (r.school.lower(), r.display_name.lower()))
@@ -397,21 +427,30 @@ def credentials_workbook(report: Report, *, event_name: str) -> bytes:
 CREDENTIALS_SECONDS = 30 * 60
 
 
-def credentials_keep(report: Report, *, event_name: str) -> str | None:
-    """Store the sheet for one download; its token, or None when this import set no password."""
+def credentials_keep(report: Report, *, event_name: str, owner: User | None = None) -> str | None:
+    """Store the sheet for one download; its token, or None when this import set no password.
+    With `owner`, it is also that organiser's latest sheet (credentials_pending), so logins are
+    not lost when the answer to a long import never reaches the browser."""
     if not report.credentials:
         return None
     token = secrets.token_urlsafe(24)
     cache.set(f"import-credentials:{token}", credentials_workbook(report, event_name=event_name), CREDENTIALS_SECONDS)
+    if owner is not None:
+        cache.set(f"import-credentials-latest:{owner.pk}", token, CREDENTIALS_SECONDS)
     return token
+
+
+def credentials_pending(owner: User) -> str | None:
+    """The token of this organiser's latest logins sheet, while it waits to be downloaded."""
+    token = cache.get(f"import-credentials-latest:{owner.pk}")
+    return token if token and cache.get(f"import-credentials:{token}") is not None else None
 
 
 def credentials_take(token: str) -> HttpResponse | None:
     """The stored sheet as a download, once; None when it was taken or has expired."""
     key = f"import-credentials:{token}"
     sheet = cache.get(key)
-    cache.delete(key)
-    if sheet is None:
+    if sheet is None or not cache.delete(key):  # of two clicks at once, only one deletes it
         return None
     response = HttpResponse(sheet, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = 'attachment; filename="team-logins.xlsx"'
@@ -444,7 +483,7 @@ class ParticipantImportResource(resources.Resource):
             headers=[str(header or "") for header in dataset.headers or []],
             rows=[(number, [str(cell or "") for cell in row]) for number, row in zip(numbers, dataset, strict=False)],
         )
-        result = Result()
+        result = SpreadsheetResult()
         result.diff_headers = ["Row", "E-mail", "Team", "School", "Starting cash", "Password"]
         try:
             report = import_sheet(

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import tablib
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError
@@ -32,7 +33,7 @@ from accounts.models import User
 from brainstorm.problems import DomainError
 from market import selectors
 from market.models import TICKER_PATTERN, Company, Participant, Transaction
-from market.services import MAX_PRICE, company_create, company_update, price_set
+from market.services import MAX_PRICE, company_create, company_prices_lock, company_update, price_set
 from market.spreadsheets import FORMULA_STARTS, SpreadsheetRefused, read_sheet
 
 # Cells
@@ -80,8 +81,8 @@ def parse_amount(text: str) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-TRUE_WORDS = {"true", "yes", "y", "1", "ya"}
-FALSE_WORDS = {"false", "no", "n", "0", "tidak"}
+TRUE_WORDS = {"true", "yes", "y", "1", "ya", "on"}
+FALSE_WORDS = {"false", "no", "n", "0", "tidak", "off"}
 
 
 def parse_bool(text: str) -> bool:
@@ -146,9 +147,9 @@ class SpreadsheetResult(Result):
         for error in self.base_errors:
             found.append({"row": None, "column": None, "message": str(error.error)})
         for row in self.invalid_rows:
-            for column, messages in row.error_dict.items():
+            for column, texts in row.error_dict.items():
                 name = None if column == NON_FIELD_ERRORS else column
-                found.extend({"row": row.number, "column": name, "message": message} for message in messages)
+                found.extend({"row": row.number, "column": name, "message": text} for text in texts)
         for row in self.error_rows:
             for error in row.errors:
                 found.append({"row": row.number, "column": None, "message": str(error.error)})
@@ -364,6 +365,12 @@ class CompanyResource(SpreadsheetResource):
         fields = ("ticker", "name", "description", "price", "previous_price", "is_active", "financials")
         import_id_fields = ["ticker"]
 
+    def before_import(self, dataset: tablib.Dataset, **kwargs) -> None:
+        # Several prices in one transaction: every company's price lock first, in one order,
+        # so a trade holding one company cannot wait on a team that this import has locked.
+        company_prices_lock()
+        super().before_import(dataset, **kwargs)
+
     def get_queryset(self):
         return Company.objects.order_by("ticker")
 
@@ -577,6 +584,20 @@ class SpreadsheetAdminMixin:
         # Settings name the formats by dotted path (settings cannot import app code), but
         # import-export's admin calls each entry as a class.
         return [import_string(item) if isinstance(item, str) else item for item in settings.IMPORT_EXPORT_FORMATS]
+
+    def add_success_message(self, result, request):
+        # The confirm step runs the import again; the data may have changed since the preview (a
+        # team took a name meanwhile). Then nothing was imported, and the organiser must know why.
+        problems = result.problems() if isinstance(result, SpreadsheetResult) else []
+        if problems or result.has_errors() or result.has_validation_errors():
+            listed = "; ".join(
+                f"row {problem['row'] or '—'}, {problem['column'] or 'file'}: {problem['message']}"
+                for problem in problems[:5]
+            )
+            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+            messages.error(request, f"Nothing was imported. {listed}{more}")
+            return
+        super().add_success_message(result, request)
 
     def add_data_read_fail_error_to_form(self, form, e):
         if isinstance(e, SpreadsheetRefused):

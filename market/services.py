@@ -82,15 +82,23 @@ def revalue(participants: QuerySet) -> int:
 
 @transaction.atomic
 def participant_create(
-    *, user: User, display_name: str, school: str = "", starting_cash: Decimal | None = None
+    *,
+    user: User,
+    display_name: str,
+    school: str = "",
+    starting_cash: Decimal | None = None,
+    by: User | None = None,
 ) -> Participant:
-    """A new team with the event's starting cash (or the given amount), valued at its cash."""
+    """A new team with the event's starting cash (or the given amount), valued at its cash. An
+    organiser's account never becomes a team. Audited when an organiser (`by`) creates it."""
+    if user.role != "participant":
+        raise InvalidInput("An organiser's account cannot be a team.", errors={"user": ["Pick a participant account."]})
     if starting_cash is None:
         starting_cash = EventSettings.load().starting_cash
     cash = money(starting_cash)
     if cash < 0 or cash > MAX_CASH:
         raise InvalidInput("Starting cash is out of range.", errors={"starting_cash": ["Out of range."]})
-    return Participant.objects.create(
+    team = Participant.objects.create(
         user=user,
         display_name=display_name,
         school=school,
@@ -98,6 +106,10 @@ def participant_create(
         starting_cash=cash,
         portfolio_value=cash,
     )
+    if by is not None:
+        new = {"email": user.email, "display_name": display_name, "school": school, "starting_cash": cash}
+        audit(by=by, action="participant_create", target=_team(team), new=new)
+    return team
 
 
 def participant_rename(*, participant: Participant, display_name: str, school: str, by: User | None) -> Participant:
@@ -199,6 +211,13 @@ def _lock_for_trade(company_pk) -> None:
 def _lock_company_price(company_pk) -> None:
     """Wait for trades under way on this company; later ones wait for this transaction."""
     _advisory("SELECT pg_advisory_xact_lock(%s, hashtext(%s::text))", COMPANY_LOCK, str(company_pk))
+
+
+def company_prices_lock() -> None:
+    """Every company's price lock, in one order: for one transaction that changes several prices
+    (an import). Taken before any team row, as a single price change takes its one company's."""
+    for pk in Company.objects.order_by("pk").values_list("pk", flat=True):
+        _lock_company_price(pk)
 
 
 def current_day_number() -> int | None:

@@ -21,6 +21,7 @@ from typing import Any
 import tablib
 from django.conf import settings
 from import_export.formats import base_formats
+from import_export.tmp_storages import CacheStorage
 
 from brainstorm.problems import DomainError
 
@@ -178,6 +179,14 @@ def _csv_rows(content: bytes):
 # Writing
 
 
+@dataclass(frozen=True)
+class Literal:
+    """A text cell written exactly as it is (a password, say): stored as text, which no
+    spreadsheet program runs, so it needs no apostrophe. XLSX only."""
+
+    text: str
+
+
 def inert(value: Any) -> Any:
     """A cell value that no spreadsheet program will run as a formula."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
@@ -209,10 +218,25 @@ def workbook_bytes(sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> byte
             header_cells.append(cell)
         sheet.append(header_cells)
         for row in rows:
-            sheet.append([inert(value) for value in row])
+            sheet.append([_literal_cell(sheet, value) if isinstance(value, Literal) else inert(value) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _literal_cell(sheet, value: Literal):
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value.text)
+    cell.data_type = "s"  # text even when it starts with "=": never a formula
+    return cell
+
+
+class UploadStorage(CacheStorage):
+    """Where the admin's two-step import keeps an upload between preview and confirm: in the
+    cache (any server process can confirm), for an hour rather than a day: it may hold passwords."""
+
+    CACHE_LIFETIME = 60 * 60
 
 
 # django-import-export formats: the same reading and the same neutralising for the admin's

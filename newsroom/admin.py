@@ -54,3 +54,8 @@ class NewsAdmin(SpreadsheetAdminMixin, ImportExportMixin, admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         news_delete(news=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        # "Delete selected": each through the service (audited), not one bare DELETE.
+        for item in queryset:
+            news_delete(news=item, by=request.user)

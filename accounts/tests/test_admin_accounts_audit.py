@@ -61,11 +61,23 @@ def test_a_change_that_changes_nothing_writes_no_entry(organiser, team):
     assert not AuditEntry.objects.filter(action="user_update").exists()
 
 
-def test_a_role_change_shows_before_and_after(organiser, team):
-    organiser.post(f"/admin/accounts/user/{team.user.pk}/change/", change_form(team.user, role=Role.ADMIN))
+def test_a_role_change_shows_before_and_after(organiser):
+    helper = User.objects.create_user(email="helper@event.test", password="x-long-secret-1", role=Role.ADMIN)
+
+    organiser.post(f"/admin/accounts/user/{helper.pk}/change/", change_form(helper, role=Role.PARTICIPANT))
 
     entry = AuditEntry.objects.get(action="user_update")
-    assert entry.data == {"old": {"role": "participant"}, "new": {"role": "admin"}}
+    assert entry.data == {"old": {"role": "admin"}, "new": {"role": "participant"}}
+
+
+def test_a_team_account_cannot_become_an_organiser(organiser, team):
+    response = organiser.post(f"/admin/accounts/user/{team.user.pk}/change/", change_form(team.user, role=Role.ADMIN))
+
+    assert response.status_code == 200  # the form again, with the reason beside the role
+    assert "This account has a team (Bull Riders)" in response.content.decode()
+    team.user.refresh_from_db()
+    assert team.user.role == Role.PARTICIPANT
+    assert not AuditEntry.objects.filter(action="user_update").exists()
 
 
 def test_setting_a_password_in_the_admin_is_audited_and_ends_the_old_tokens(organiser, team):

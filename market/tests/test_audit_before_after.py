@@ -122,3 +122,29 @@ def test_the_audit_log_is_read_only_in_the_admin(organiser, company):
     assert organiser.post(f"/admin/market/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert organiser.get("/admin/market/auditentry/add/").status_code == 403
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_an_organisers_account_cannot_be_made_a_team_in_the_admin(organiser, admin_user):
+    response = organiser.post(
+        "/admin/market/participant/add/",
+        {"user": str(admin_user.pk), "display_name": "Sneaky", "school": "", "starting_cash": ""},
+    )
+
+    assert response.status_code == 200  # refused on the form
+    assert "Select a valid choice" in response.content.decode()
+    from market.models import Participant
+
+    assert not Participant.objects.exists()
+
+
+def test_deleting_a_team_or_news_in_the_admin_is_audited(organiser, make_team):
+    quitter = make_team("Quitters")
+    item = news_create(by=None, title="Old news", content="x")
+
+    organiser.post(f"/admin/market/participant/{quitter.pk}/delete/", {"post": "yes"})
+    organiser.post(
+        "/admin/newsroom/news/", {"action": "delete_selected", "_selected_action": [str(item.pk)], "post": "yes"}
+    )
+
+    assert only("participant_delete").target == f"participant:{quitter.pk}"
+    assert only("news_delete").data["title"] == "Old news"

@@ -449,6 +449,11 @@ def closing_bell_during_a_burst(make_team, organiser) -> Burst:
 
     def bell() -> tuple[Answer, float]:
         time.sleep(ORGANISER_ACTS_AFTER)
+        # On a loaded machine the buyers may not have started yet: the bell rings during the
+        # burst, so wait until trades are going through.
+        deadline = time.monotonic() + 20
+        while Transaction.objects.count() < BURST_TEAMS and time.monotonic() < deadline:
+            time.sleep(0.02)
         began = time.monotonic()
         close = answer(client(admin_token).post("/api/admin/market/close"))
         return close, time.monotonic() - began

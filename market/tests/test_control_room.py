@@ -64,7 +64,7 @@ def test_a_team_or_a_stranger_is_sent_to_the_admin_sign_in(client, team, company
         if signed_in:
             client.force_login(signed_in)
         for method, path in [("get", ""), ("get", "counts"), ("post", "bell"), ("post", "prices"), ("post", "reverse")]:
-            response = getattr(client, method)(f"{ROOM}{path}", {"action": "open", "confirm": "on"})
+            response = getattr(client, method)(f"{ROOM}{path}", {"action": "open", "seen_day": "0", "confirm": "on"})
             assert response.status_code == 302, path
             assert response["Location"].startswith("/admin/login/"), path
     assert not TradingDay.objects.exists()
@@ -74,7 +74,7 @@ def test_a_post_without_the_csrf_token_is_refused(admin_user):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(admin_user)
 
-    response = strict.post(f"{ROOM}bell", {"action": "open", "confirm": "on"})
+    response = strict.post(f"{ROOM}bell", {"action": "open", "seen_day": "0", "confirm": "on"})
 
     assert response.status_code == 403
     assert not TradingDay.objects.exists()
@@ -100,13 +100,13 @@ def test_the_page_looks_like_the_admin_and_runs_no_inline_script(organiser, comp
 
 
 def test_the_day_opens_only_once_the_organiser_ticks_i_am_sure(organiser, admin_user):
-    unsure = post(organiser, "bell", {"action": "open"})
+    unsure = post(organiser, "bell", {"action": "open", "seen_day": "0"})
 
     assert not TradingDay.objects.exists()
     assert said(unsure) == [("error", "The bell did not ring: Tick “I am sure” to ring the bell.")]
     assert "Tick “I am sure” to ring the bell." in text(unsure)  # beside the checkbox too
 
-    sure = post(organiser, "bell", {"action": "open", "confirm": "on"})
+    sure = post(organiser, "bell", {"action": "open", "seen_day": "0", "confirm": "on"})
 
     day = TradingDay.objects.get()
     assert day.is_open
@@ -116,11 +116,11 @@ def test_the_day_opens_only_once_the_organiser_ticks_i_am_sure(organiser, admin_
 
 
 def test_the_day_closes_only_once_the_organiser_ticks_i_am_sure(organiser, open_market):
-    unsure = post(organiser, "bell", {"action": "close", "confirm": ""})
+    unsure = post(organiser, "bell", {"action": "close", "seen_day": "1", "confirm": ""})
     assert TradingDay.objects.get().is_open
     assert said(unsure)[0][0] == "error"
 
-    sure = post(organiser, "bell", {"action": "close", "confirm": "on"})
+    sure = post(organiser, "bell", {"action": "close", "seen_day": "1", "confirm": "on"})
 
     assert not TradingDay.objects.get().is_open
     assert said(sure) == [("success", "Day 1 is closed: closing prices and team values are kept.")]
@@ -128,13 +128,29 @@ def test_the_day_closes_only_once_the_organiser_ticks_i_am_sure(organiser, open_
 
 
 def test_a_bell_rung_twice_from_a_stale_page_is_refused_in_words(organiser, open_market):
-    again = post(organiser, "bell", {"action": "open", "confirm": "on"})
-    assert said(again) == [("error", "The bell did not ring: Day is already open.")]
+    again = post(organiser, "bell", {"action": "open", "seen_day": "0", "confirm": "on"})
+    assert said(again) == [
+        ("error", "The bell did not ring: the market changed since this page was drawn (day 1 is open).")
+    ]
 
     services.market_close(by=None)
-    closed_twice = post(organiser, "bell", {"action": "close", "confirm": "on"})
-    assert said(closed_twice) == [("error", "The bell did not ring: No trading day is open.")]
+    closed_twice = post(organiser, "bell", {"action": "close", "seen_day": "1", "confirm": "on"})
+    assert said(closed_twice) == [
+        ("error", "The bell did not ring: the market changed since this page was drawn (day 1 is closed).")
+    ]
     assert TradingDay.objects.count() == 1
+
+
+def test_a_page_drawn_before_another_organiser_rang_twice_closes_nothing(organiser, open_market):
+    page = organiser.get(ROOM)
+    seen = re.search(r'name="seen_day" value="(\d+)"', page.content.decode()).group(1)
+    services.market_close(by=None)  # another organiser closes day 1…
+    services.market_open(by=None)  # …and opens day 2
+
+    late = post(organiser, "bell", {"action": "close", "seen_day": seen, "confirm": "on"})
+
+    assert said(late)[0][0] == "error"
+    assert TradingDay.objects.get(number=2).is_open  # day 2 goes on
 
 
 def test_the_bell_refuses_an_unknown_action(organiser):

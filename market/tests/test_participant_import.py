@@ -131,6 +131,10 @@ def test_a_reimport_renames_and_resets_a_password_and_ends_its_tokens(team):
     assert can_sign_in(team.user.email, "fresh-pass-77")
     assert not can_sign_in(team.user.email, TEAM_PASSWORD)
     assert not Token.objects.filter(user=team.user).exists()
+    entry = AuditEntry.objects.get(action="participant_import_update", target=f"participant:{team.pk}")
+    assert entry.data["old"] == {"display_name": "Bull Riders", "school": "SMA 1"}
+    assert entry.data["new"] == {"display_name": "New Name", "school": "SMA 9", "password": "set by the import"}
+    assert "fresh-pass-77" not in str(entry.data)
 
 
 # One bad row: nothing
@@ -377,3 +381,77 @@ def test_the_command_names_the_bad_rows_and_fails(tmp_path):
 
     assert "row 2, display_name: The team name is empty." in err.getvalue()
     assert not Participant.objects.exists()
+
+
+# While the file is imported, the market goes on
+
+
+def test_a_trade_while_the_passwords_hash_keeps_its_cash(team, company, open_market, monkeypatch):
+    from market import imports
+
+    real_hash = imports.hash_passwords
+
+    def hash_while_the_team_trades(passwords, **kwargs):
+        services.trade_execute(participant=team, company=company, side="buy", quantity=10)
+        return real_hash(passwords, **kwargs)
+
+    monkeypatch.setattr(imports, "hash_passwords", hash_while_the_team_trades)
+    content = xlsx([["email", "team"], [team.user.email, "Renamed Riders"], ["new@school.test", "Newcomers"]])
+
+    participants_import(content=content, filename="t.xlsx")
+
+    team.refresh_from_db()
+    assert team.display_name == "Renamed Riders"
+    assert team.cash == Decimal("99900.00")  # the trade's cost stays spent
+    assert team.holdings.get().quantity == 10
+    assert team.portfolio_value == Decimal("100000.00")
+
+
+def test_a_starting_cash_change_is_refused_when_the_team_trades_meanwhile(team, company, open_market, monkeypatch):
+    from market import imports
+
+    real_hash = imports.hash_passwords
+
+    def hash_while_the_team_trades(passwords, **kwargs):
+        services.trade_execute(participant=team, company=company, side="buy", quantity=10)
+        return real_hash(passwords, **kwargs)
+
+    monkeypatch.setattr(imports, "hash_passwords", hash_while_the_team_trades)
+    content = xlsx(
+        [["email", "team", "starting cash"], [team.user.email, team.display_name, "5000"], ["n2@school.test", "N2", ""]]
+    )
+
+    with pytest.raises(ImportInvalid) as refused:
+        participants_import(content=content, filename="t.xlsx")
+
+    assert errors_of(refused.value) == [(2, "starting_cash")]
+    team.refresh_from_db()
+    assert (team.starting_cash, team.cash) == (Decimal("100000.00"), Decimal("99900.00"))
+    assert not Participant.objects.filter(display_name="N2").exists()  # nothing imported
+
+
+def test_the_logins_sheet_prints_a_password_exactly_even_when_it_starts_like_a_formula():
+    content = xlsx([["email", "team", "password"], ["plus@school.test", "Plus", "+Tr0ub4dor&3xyz"]])
+    report = participants_import(content=content, filename="t.xlsx")
+
+    from market.imports import credentials_workbook
+
+    row = list(openpyxl.load_workbook(io.BytesIO(credentials_workbook(report, event_name="Cup"))).active.values)[1]
+    assert row[3] == "+Tr0ub4dor&3xyz"
+    assert can_sign_in("plus@school.test", row[3])
+
+
+def test_an_exported_team_list_imports_back_unchanged(team, admin_user):
+    from market.resources import ParticipantExportResource
+    from market.spreadsheets import SafeCSV
+
+    services.participant_rename(participant=team, display_name="-Wolves-", school="@home", by=None)
+    exported = SafeCSV().export_data(ParticipantExportResource().export())
+    assert "'-Wolves-" in exported  # inert in the file
+
+    report = participants_import(content=exported.encode(), filename="teams.csv")
+
+    assert (report.created, report.updated) == (0, 1)
+    team.refresh_from_db()
+    assert (team.display_name, team.school) == ("-Wolves-", "@home")
+    assert not AuditEntry.objects.filter(action="participant_import_update").exists()  # nothing changed

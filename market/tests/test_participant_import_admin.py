@@ -92,3 +92,35 @@ def test_a_team_cannot_open_the_import(client, team):
     response = client.get(IMPORT_URL)
 
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_preview_page_names_each_bad_row_and_column(organiser):
+    response = preview(organiser, [["email", "team"], ["fine@school.test", "Fine"], ["nope", "Broken"]])
+
+    page = response.content.decode()
+    assert "Nothing will be imported" in page
+    assert "&#x27;nope&#x27; is not an e-mail address." in page or "'nope' is not an e-mail address." in page
+    assert "<td>3</td>" in page.replace(" ", "")
+
+
+def test_a_confirm_that_fails_says_so_and_imports_nothing(organiser, make_team):
+    response = preview(organiser, [["email", "team"], ["t@school.test", "Ravens"]])
+    confirm = response.context["confirm_form"].initial
+    make_team("Ravens")  # another team takes the name between preview and confirm
+
+    done = organiser.post("/admin/market/participant/process_import/", confirm, follow=True)
+
+    messages = [(message.level_tag, str(message)) for message in done.context["messages"]]
+    assert messages == [("error", "Nothing was imported. row 2, display_name: Another team already has this name.")]
+    assert not Participant.objects.filter(user__email="t@school.test").exists()
+
+
+def test_the_logins_of_the_last_import_wait_on_the_team_list_until_downloaded(organiser):
+    response = preview(organiser, [["email", "team"], ["u@school.test", "Urchins"]])
+    organiser.post("/admin/market/participant/process_import/", response.context["confirm_form"].initial)
+
+    # The answer to the import was lost (a proxy timed out, say): the team list still offers it.
+    page = organiser.get("/admin/market/participant/").content.decode()
+    link = re.search(r'href="([^"]+credentials/[^"]+)"[^>]*>Logins of your last import', page).group(1)
+    assert organiser.get(link).status_code == 200
+    assert "Logins of your last import" not in organiser.get("/admin/market/participant/").content.decode()
