@@ -1,52 +1,84 @@
 """Sign-in protection that a whole venue behind one address can live with.
 
-Only failures count. A client address that fails for one e-mail SIGNIN_FAILURES_PER_ACCOUNT times
-within SIGNIN_LOCKOUT_SECONDS waits out the rest of that time, and so does an address with
-SIGNIN_FAILURES_PER_ADDRESS failures over any accounts (a script guessing many). A team that signs
-in from another address is not held up by a guesser elsewhere, and hundreds of teams behind one
-school router sign in freely as long as they type their passwords right. The counters live in the
-cache (shared by every server process when it is Redis).
+Per account and address: django-axes counts failed sign-ins for each (e-mail, client address)
+pair; after SIGNIN_FAILURES_PER_ACCOUNT of them that pair is locked out for
+SIGNIN_LOCKOUT_SECONDS. A guesser elsewhere never locks a team out (another address is another
+pair), and the lock-outs are listed, and cleared, in the admin (Axes → Access attempts).
+
+Per address: SigninGuard stops one address that fails SIGNIN_FAILURES_PER_ADDRESS times over
+any accounts (a script guessing many). Only failures count, so hundreds of teams behind one
+school router sign in freely as long as they type their passwords right. Its counter lives in
+the cache (shared by every server process when it is Redis).
+
+Both see the client's address as brainstorm.network works it out (X-Forwarded-For only from
+TRUSTED_PROXIES).
 """
 
-import hashlib
 import time
 
 from django.conf import settings
 from django.core.cache import cache
-from rest_framework.throttling import BaseThrottle
+from django.shortcuts import render
+
+SIGNIN_NOTICE = "Too many failed sign-ins for this account from this network. Try again in {wait} seconds."
 
 
 class SigninGuard:
-    def __init__(self, request, email: str) -> None:
-        address = BaseThrottle().get_ident(request)
-        pair = hashlib.sha256(f"{address}\n{email.strip().lower()}".encode()).hexdigest()
-        self.account_key = f"signin-failures:pair:{pair}"
-        self.address_key = f"signin-failures:address:{address}"
-
-    def _limits(self) -> dict[str, int]:
-        return {
-            self.account_key: settings.SIGNIN_FAILURES_PER_ACCOUNT,
-            self.address_key: settings.SIGNIN_FAILURES_PER_ADDRESS,
-        }
+    def __init__(self, request, email: str = "") -> None:
+        self.key = f"signin-failures:address:{request.META.get('REMOTE_ADDR', '')}"
 
     def wait(self) -> int | None:
         """Seconds to wait before trying again, or None when this attempt may go ahead."""
-        limits = self._limits()
-        stored = cache.get_many([*limits, *(f"{key}:until" for key in limits)])
-        now = time.time()
-        waits = [stored.get(f"{key}:until", now) - now for key, limit in limits.items() if stored.get(key, 0) >= limit]
-        return max(1, round(max(waits))) if waits else None
+        stored = cache.get_many([self.key, f"{self.key}:until"])
+        if stored.get(self.key, 0) < settings.SIGNIN_FAILURES_PER_ADDRESS:
+            return None
+        return max(1, round(stored.get(f"{self.key}:until", time.time()) - time.time()))
 
     def failed(self) -> None:
         window = settings.SIGNIN_LOCKOUT_SECONDS
-        for key in self._limits():
-            cache.add(f"{key}:until", time.time() + window, window)
-            if cache.add(key, 1, window):
-                continue
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between the two calls
-                cache.set(key, 1, window)
+        cache.add(f"{self.key}:until", time.time() + window, window)
+        if cache.add(self.key, 1, window):
+            return
+        try:
+            cache.incr(self.key)
+        except ValueError:  # expired between the two calls
+            cache.set(self.key, 1, window)
 
     def succeeded(self) -> None:
-        cache.delete_many([self.account_key, f"{self.account_key}:until"])
+        """The address's count stays: a success does not excuse failures on other accounts."""
+
+
+# django-axes hooks (settings.AXES_*)
+
+
+def axes_username(request, credentials) -> str:
+    """The e-mail, from the page's form (`username`) or the API (`email`), in one case."""
+    credentials = credentials or {}
+    value = credentials.get("username") or credentials.get("email")
+    if value is None and request is not None:
+        value = request.POST.get("username") or request.POST.get("email")
+    return (value or "").strip().lower()
+
+
+def axes_client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def axes_lockout(request, original_response, credentials):
+    """A locked-out sign-in: 429 with the wait, as a problem for the API and on the sign-in page."""
+    wait = settings.SIGNIN_LOCKOUT_SECONDS
+    if request.path.startswith("/api/"):
+        from brainstorm.problems import problem_response
+
+        response = problem_response(
+            request,
+            status=429,
+            code="throttled",
+            detail="Too many failed sign-ins for this account from here. Try again later.",
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    from accounts.forms import SigninForm
+
+    context = {"form": SigninForm(request), "notice": SIGNIN_NOTICE.format(wait=wait)}
+    return render(request, "accounts/signin.html", context, status=429)

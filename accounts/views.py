@@ -13,7 +13,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from accounts.decorators import team_required
 from accounts.forms import PasswordForm, SigninForm, SignupForm, TeamForm
 from accounts.services import AlreadyRegistered, signup_is_open, user_signup
-from accounts.throttles import SigninGuard
+from accounts.throttles import SIGNIN_NOTICE, SigninGuard
 from brainstorm.problems import InvalidInput
 from market.services import participant_rename
 from overlay.events import sessions_ended
@@ -59,7 +59,7 @@ class SigninView(LoginView):
         self.guard = SigninGuard(request, request.POST.get("username", ""))
         wait = self.guard.wait()
         if wait is not None:
-            notice = f"Too many failed sign-ins for this account from this network. Try again in {wait} seconds."
+            notice = SIGNIN_NOTICE.format(wait=wait)
             context = self.get_context_data(form=self.get_form_class()(request), notice=notice)
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)

@@ -295,9 +295,10 @@ def test_sign_in_gives_the_browser_a_new_session_key(client, team):
 
 
 def test_sign_in_is_locked_after_repeated_failures_even_for_the_right_password(client, team, settings):
-    settings.SIGNIN_FAILURES_PER_ACCOUNT = 3
+    settings.AXES_FAILURE_LIMIT = 3
     wrong = {"username": team.user.email, "password": "guess-number-n"}
-    assert [client.post("/signin/", wrong).status_code for _ in range(3)] == [200, 200, 200]
+    # The third failure locks the pair (e-mail, address) out: it is answered with the lock-out.
+    assert [client.post("/signin/", wrong).status_code for _ in range(3)] == [200, 200, 429]
 
     response = client.post("/signin/", {"username": team.user.email, "password": TEAM_PASSWORD})
 
@@ -308,7 +309,7 @@ def test_sign_in_is_locked_after_repeated_failures_even_for_the_right_password(c
 
 
 def test_a_guesser_elsewhere_does_not_lock_the_team_out(client, team, settings):
-    settings.SIGNIN_FAILURES_PER_ACCOUNT = 3
+    settings.AXES_FAILURE_LIMIT = 3
     wrong = {"username": team.user.email, "password": "guess-number-n"}
     for _ in range(5):
         client.post("/signin/", wrong, REMOTE_ADDR="203.0.113.9")
@@ -340,9 +341,9 @@ def test_one_address_guessing_many_accounts_is_stopped(client, make_team, settin
 
 
 def test_sign_in_attempts_on_the_api_count_against_the_page(client, api, team, settings):
-    settings.SIGNIN_FAILURES_PER_ACCOUNT = 3
+    settings.AXES_FAILURE_LIMIT = 3
     wrong = {"email": team.user.email, "password": "guess-number-n"}
-    assert [api.post("/api/auth/signin", wrong, format="json").status_code for _ in range(3)] == [400, 400, 400]
+    assert [api.post("/api/auth/signin", wrong, format="json").status_code for _ in range(3)] == [400, 400, 429]
 
     response = client.post("/signin/", {"username": team.user.email, "password": TEAM_PASSWORD})
 
@@ -377,3 +378,39 @@ def test_sign_out_ends_the_session_and_deletes_only_this_teams_api_token(client,
     after = client.get("/market/")
     assert after.status_code == 302
     assert after["Location"] == "/signin/?next=/market/"
+
+
+def test_a_lock_out_is_listed_in_the_admin_and_clearing_it_lets_the_team_in(client, team, admin_user, settings):
+    from axes.models import AccessAttempt
+
+    settings.AXES_FAILURE_LIMIT = 2
+    wrong = {"username": team.user.email, "password": "guess-number-n"}
+    client.post("/signin/", wrong)
+    client.post("/signin/", wrong)
+    assert client.post("/signin/", {"username": team.user.email, "password": TEAM_PASSWORD}).status_code == 429
+
+    organiser = type(client)()
+    organiser.force_login(admin_user)
+    listing = organiser.get("/admin/axes/accessattempt/")
+    assert listing.status_code == 200 and team.user.email in listing.content.decode()
+    attempt = AccessAttempt.objects.get(username=team.user.email)
+    organiser.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"})
+
+    assert client.post("/signin/", {"username": team.user.email, "password": TEAM_PASSWORD}).status_code == 302
+
+
+def test_the_lock_out_ends_after_the_cool_down(client, team, settings):
+    import datetime
+
+    from axes.models import AccessAttempt
+
+    settings.AXES_FAILURE_LIMIT = 2
+    wrong = {"username": team.user.email, "password": "guess-number-n"}
+    client.post("/signin/", wrong)
+    client.post("/signin/", wrong)
+    assert client.post("/signin/", {"username": team.user.email, "password": TEAM_PASSWORD}).status_code == 429
+
+    # The cool-down passes.
+    AccessAttempt.objects.update(attempt_time=datetime.datetime.now(datetime.UTC) - settings.AXES_COOLOFF_TIME * 2)
+
+    assert client.post("/signin/", {"username": team.user.email, "password": TEAM_PASSWORD}).status_code == 302

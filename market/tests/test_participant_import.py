@@ -455,3 +455,12 @@ def test_an_exported_team_list_imports_back_unchanged(team, admin_user):
     team.refresh_from_db()
     assert (team.display_name, team.school) == ("-Wolves-", "@home")
     assert not AuditEntry.objects.filter(action="participant_import_update").exists()  # nothing changed
+
+
+def test_generated_passwords_satisfy_the_password_rules():
+    from django.contrib.auth.password_validation import validate_password
+
+    from market.imports import generate_password
+
+    for _ in range(200):
+        validate_password(generate_password(), user=User(email="team@school.test"))  # raises if not
