@@ -24,6 +24,18 @@ def pytest_collection_modifyitems(config, items):
         items[:] = selected
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _redis_cache_pools_closed():
+    # With REDIS_URL the cache is Redis: its connection pools (opened in whatever thread a socket's
+    # presence update ran) are closed at the end, not left for the garbage collector to warn about.
+    yield
+    from django.core.cache import caches
+
+    for backend in caches.all(initialized_only=True):
+        for pool in getattr(getattr(backend, "_cache", None), "_pools", {}).values():
+            pool.disconnect()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters live in the cache: each test starts with none.

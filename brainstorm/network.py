@@ -74,7 +74,11 @@ class ClientAddressMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.META[PEER_KEY] = request.META.get("REMOTE_ADDR", "")
+        peer = request.META.get("REMOTE_ADDR", "")
+        request.META[PEER_KEY] = peer
+        if not _within(_address(peer), settings.TRUSTED_PROXIES):
+            # Only our proxies may say the request came over HTTPS (SECURE_PROXY_SSL_HEADER).
+            request.META.pop("HTTP_X_FORWARDED_PROTO", None)
         request.META["REMOTE_ADDR"] = client_ip(request.META)
         return self.get_response(request)
 

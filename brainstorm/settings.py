@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,6 +58,22 @@ OVERLAY_TOKEN = env.str("OVERLAY_TOKEN", default="")
 # A hard switch: when false, sign-up is closed whatever the event settings say.
 SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=True)
 
+
+def _seb_keys(name: str) -> list[str]:
+    """SEB keys are SHA-256 digests in hex: a mistyped one would lock every team out, so refuse it."""
+    keys = [item.strip().lower() for item in env.list(name, default=[]) if item.strip()]
+    for number, key in enumerate(keys, 1):
+        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+            # Without the value: a key half-right is still half a secret in a log.
+            raise ImproperlyConfigured(f"{name}: key {number} is not a key as SEB shows it (64 hexadecimal digits).")
+    return keys
+
+
+# Safe Exam Browser lock (brainstorm.middleware.SafeExamBrowserMiddleware): with either list set,
+# team pages and the API answer only SEB started with one of these keys. Empty: no lock.
+SEB_BROWSER_EXAM_KEYS = _seb_keys("SEB_BROWSER_EXAM_KEYS")
+SEB_CONFIG_KEYS = _seb_keys("SEB_CONFIG_KEYS")
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -80,16 +97,21 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    # The client's address (X-Forwarded-For only from TRUSTED_PROXIES), then the venue's ranges.
+    # First: the client's address (X-Forwarded-For, and X-Forwarded-Proto, only from
+    # TRUSTED_PROXIES), before anything asks whether the request is HTTPS or who sent it.
     "brainstorm.network.ClientAddressMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    # Near the top, so every answer gets the policy, the refusals below included.
+    "brainstorm.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The venue's ranges (static files above stay public: they hold nothing of the event).
     "brainstorm.network.AllowListMiddleware",
     "brainstorm.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "brainstorm.middleware.SafeExamBrowserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a sign-in that axes locked out into our 429 (accounts.throttles.axes_lockout).
@@ -278,10 +300,30 @@ else:
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# No script of ours reads the CSRF cookie: forms carry the token, and the API docs get it in the page.
+CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "brainstorm.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp), in development too. Our pages have no inline script, style
+# or event handler. NONCE appears in the header only on a page that uses it: the API docs (Swagger
+# UI's start-up script and style, templates/drf_spectacular/swagger_ui.html). The middleware adds
+# ws:// and wss:// of the page's host to connect-src, for the live socket (/api/ws).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],  # the overlay's empty favicon, Swagger UI's icons
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

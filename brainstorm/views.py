@@ -32,13 +32,20 @@ def bad_request(request, exception=None):
 
 
 # Why a page is refused, as the 403 page explains it.
-FORBIDDEN_REASONS = {"role", "network", "csrf"}
+FORBIDDEN_REASONS = {"role", "network", "csrf", "seb"}
+# Refusals of the whole site, not of one page: drawn without the team's bar and its script, which
+# would call the API, be refused too, and send the team to sign in again, and again.
+SITE_REFUSALS = {"network", "seb"}
 
 
 def forbidden(request, *, reason: str = ""):
-    """The 403 page: `role` (a team page for an organiser, say), `network` (a blocked address) or
-    `csrf` (a form sent without its token: an old page, or another site posting)."""
-    return render(request, "403.html", {"reason": reason if reason in FORBIDDEN_REASONS else ""}, status=403)
+    """The 403 page: `role` (a team page for an organiser, say), `network` (a blocked address),
+    `csrf` (a form sent without its token: an old page, or another site posting) or `seb` (not
+    Safe Exam Browser, while the event asks for it)."""
+    context = {"reason": reason if reason in FORBIDDEN_REASONS else ""}
+    if reason in SITE_REFUSALS:
+        context["team"] = None
+    return render(request, "403.html", context, status=403)
 
 
 def permission_denied(request, exception=None):

@@ -103,7 +103,7 @@ class EventSettingsAdmin(AuditedAdmin):
         "leaderboard_visible",
         "signup_open",
         "updated_at",
-    ]
+    ]  # not the overlay token: it changes only by a rotation (control room), which also closes the old one's overlays
     readonly_fields = ["updated_at"]
 
     def has_add_permission(self, request) -> bool:

@@ -30,6 +30,7 @@ from market.money import money
 from market.templatetags.money import amount, count
 from newsroom.services import news_create
 from overlay import presence
+from overlay.viewers import current_overlay_token
 
 LATEST_TRADES = 25
 FLASHED_FORM = "control_room_form"
@@ -117,13 +118,24 @@ class FreezeForm(forms.Form):
         return team
 
 
+class OverlayTokenForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I am sure",
+        error_messages={"required": "Tick “I am sure” to rotate the overlay token."},
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "id_overlay_token_%s")  # the bell's "I am sure" is on the same page
+        super().__init__(*args, **kwargs)
+
+
 class ReversalForm(forms.Form):
     trade = forms.UUIDField(widget=forms.HiddenInput)
     reason = forms.CharField(max_length=500, error_messages={"required": "Say why the trade is reversed."})
 
 
 # The forms kept with their errors for the next page (a reversal's refusal is a message).
-FORMS = {"bell": BellForm, "news": NewsForm, "freeze": FreezeForm}
+FORMS = {"bell": BellForm, "news": NewsForm, "freeze": FreezeForm, "overlay_token": OverlayTokenForm}
 
 
 # The form kept for the next page (post/redirect/get with errors)
@@ -180,9 +192,10 @@ def live_counts() -> dict[str, Any]:
 
 
 def overlay_urls(request: HttpRequest) -> list[dict[str, str]]:
-    if not settings.OVERLAY_TOKEN:
+    token = current_overlay_token()
+    if not token:
         return []
-    query = urlencode({"token": settings.OVERLAY_TOKEN})
+    query = urlencode({"token": token})
     return [
         {"name": name, "label": label, "url": request.build_absolute_uri(reverse(f"overlay:{name}")) + "?" + query}
         for name, label in OVERLAY_PAGES
@@ -227,6 +240,7 @@ def control_room(request: HttpRequest) -> HttpResponse:
         "trades": trades[:LATEST_TRADES],
         "team_filter": team_filter,
         "overlay_urls": overlay_urls(request),
+        "overlay_token_form": forms_shown["overlay_token"],
         "event_timezone": settings.EVENT_TIMEZONE,
     }
     return render(request, "admin/control_room.html", context)
@@ -362,6 +376,22 @@ def reverse_trade(request: HttpRequest) -> HttpResponse:
     return _back("trades")
 
 
+@require_POST
+def rotate_overlay_token(request: HttpRequest) -> HttpResponse:
+    form = OverlayTokenForm(request.POST)
+    if not form.is_valid():
+        _keep(request, "overlay_token")
+        messages.error(request, f"The overlay token was not changed: {_first_error(form)}")
+        return _back("overlay")
+    services.overlay_token_rotate(by=request.user)
+    messages.success(
+        request,
+        "The overlay token is new: the old overlay URLs no longer work, and overlays open with them have stopped "
+        "updating. Put the new URLs below into every OBS browser source.",
+    )
+    return _back("overlay")
+
+
 def _staff(view):
     return admin.site.admin_view(view)
 
@@ -375,4 +405,5 @@ urlpatterns = [
     path("news", _staff(news), name="news"),
     path("freeze", _staff(freeze), name="freeze"),
     path("reverse", _staff(reverse_trade), name="reverse"),
+    path("overlay-token", _staff(rotate_overlay_token), name="overlay_token"),
 ]

@@ -53,6 +53,11 @@ class EventSettings(models.Model):
     signup_open = models.BooleanField(
         default=True, help_text="Teams may sign themselves up (the SIGNUP_OPEN variable can also close it)."
     )
+    # Set only by `overlay_token_rotate` (the control room), never in a form: once set it replaces
+    # the OVERLAY_TOKEN variable for good, so a restart cannot bring a rotated-out token back.
+    overlay_token = models.TextField(
+        blank=True, default="", editable=False, help_text="Empty: the OVERLAY_TOKEN variable is the token."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -13,6 +13,7 @@ trades of different teams on one hot stock run side by side; and one team's trad
 a time on its participant row. SQLite's IMMEDIATE transactions serialise every writer instead.
 """
 
+import secrets
 from datetime import datetime
 from decimal import Decimal
 
@@ -50,7 +51,7 @@ from market.models import (
 )
 from market.money import ZERO, average_cost, money
 from overlay import payloads
-from overlay.events import broadcast, leaderboard_changed, user_group
+from overlay.events import broadcast, leaderboard_changed, overlay_token_rotated, user_group
 
 MAX_PRICE = Decimal("999999999999.99")  # NUMERIC(14,2)
 MAX_CASH = Decimal("99999999999999.99")  # NUMERIC(16,2)
@@ -179,6 +180,22 @@ def cash_adjust(*, participant: Participant, amount: Decimal, reason: str, by: U
 
 def _team(participant: Participant) -> str:
     return f"participant:{participant.pk}"
+
+
+# The overlay
+
+
+@transaction.atomic
+def overlay_token_rotate(*, by: User | None) -> str:
+    """A new overlay token, in force at once: it replaces the old one (or the OVERLAY_TOKEN
+    variable, for good), and after the commit every overlay socket and SSE stream opened with a
+    token closes. Returns the new token; the audit entry says only that it was rotated."""
+    token = secrets.token_urlsafe(24)
+    EventSettings.load()
+    EventSettings.objects.filter(pk=1).update(overlay_token=token, updated_at=timezone.now())
+    audit(by=by, action="overlay_token_rotate", target="eventsettings:1", overlay_token="rotated")
+    overlay_token_rotated()
+    return token
 
 
 # Bells

@@ -13,6 +13,7 @@ from brainstorm.problems import DomainError
 from overlay import payloads, presence
 from overlay.events import connection_ends, envelope, remember_server_loop
 from overlay.viewers import (
+    OVERLAY,
     OVERLAY_VIEWER,
     PARTICIPANT,
     Viewer,
@@ -58,6 +59,10 @@ class MarketConsumer(AsyncWebsocketConsumer):
         self.viewer = viewer
         for group in viewer.groups:
             await self.channel_layer.group_add(group, self.channel_name)
+        if viewer.kind == OVERLAY and not await self._token_still_current():
+            self.ended = True  # disconnect() still leaves the groups
+            await self.close(code=UNAUTHENTICATED)
+            return
         if viewer.kind == PARTICIPANT:  # organisers and overlays are not teams online
             self.present_as = viewer.user.pk
             await presence.socket_opened(self.present_as)
@@ -68,7 +73,8 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def _authenticate(self) -> tuple[Viewer | None, int]:
         token = token_from_query(self.scope.get("query_string", b""))
         if token is not None:
-            return (OVERLAY_VIEWER, 0) if overlay_token_ok(token) else (None, UNAUTHENTICATED)
+            token_ok = await database_sync_to_async(overlay_token_ok)(token)
+            return (OVERLAY_VIEWER, 0) if token_ok else (None, UNAUTHENTICATED)
         user = self.scope.get("user")
         viewer = await database_sync_to_async(viewer_for_user)(user)
         if viewer is None:
@@ -77,6 +83,12 @@ class MarketConsumer(AsyncWebsocketConsumer):
         if not _origin_allowed(self.scope.get("headers", [])):
             return None, FORBIDDEN
         return viewer, 0
+
+    async def _token_still_current(self) -> bool:
+        """Read again once subscribed: a rotation that committed after the first read sent its
+        `overlay_token_rotated` before this socket was in the group to hear it."""
+        token = token_from_query(self.scope.get("query_string", b""))
+        return await database_sync_to_async(overlay_token_ok)(token)
 
     def _snapshot(self) -> dict[str, Any]:
         visible = self.viewer.sees_staff_events or payloads.leaderboard_visible_to_teams()
@@ -153,6 +165,12 @@ class MarketConsumer(AsyncWebsocketConsumer):
         signed_in = self.viewer is not None and self.viewer.user is not None
         if signed_in and connection_ends(message["event"]["data"], session_key=key, by_token=False):
             self.ended = True  # nothing more is sent; disconnect() still leaves the groups
+            await self.close(code=UNAUTHENTICATED)
+
+    async def overlay_token_rotated(self, message: dict) -> None:
+        # The URL of this overlay carries the old token: it stops at once, teams and organisers stay.
+        if self.viewer is not None and self.viewer.kind == OVERLAY and not self.ended:
+            self.ended = True
             await self.close(code=UNAUTHENTICATED)
 
     async def _forward(self, message: dict) -> None:

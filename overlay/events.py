@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 MARKET_GROUP = "market"  # every connection: overlays, teams, organisers
 EVENT_TYPES = ("snapshot", "bell", "price", "trade", "news", "leaderboard", "portfolio")
 # Internal messages between the server's processes: never sent to a client as such.
-CONTROL_TYPES = ("session_ended",)
+CONTROL_TYPES = ("session_ended", "overlay_token_rotated")
 
 # Who may see an event beyond its group: "all", or "staff" (organisers and overlays only).
 ALL = "all"
@@ -184,3 +184,9 @@ def connection_ends(data: dict, *, session_key: str | None, by_token: bool) -> b
     if data.get("ended") is not None:
         return session_key == data["ended"]
     return session_key != data.get("keep")
+
+
+def overlay_token_rotated() -> None:
+    """The overlay token changed: after the commit every connection opened with a token closes
+    (its URL carries the old one), in every server process, while teams and organisers stay."""
+    broadcast("overlay_token_rotated", {}, audience=STAFF)

@@ -17,7 +17,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from brainstorm.problems import problem_response
 from overlay import payloads
 from overlay.events import connection_ends, envelope, remember_server_loop
-from overlay.viewers import OVERLAY_VIEWER, Viewer, overlay_token_ok, viewer_for_user
+from overlay.viewers import OVERLAY, OVERLAY_VIEWER, Viewer, overlay_token_ok, viewer_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,8 @@ def _user_for_api_token(header: str):
 async def _viewer(request: HttpRequest) -> tuple[Viewer | None, int]:
     token = request.GET.get("token")
     if token is not None:
-        return (OVERLAY_VIEWER, 0) if overlay_token_ok(token) else (None, 401)
+        token_ok = await database_sync_to_async(overlay_token_ok)(token)
+        return (OVERLAY_VIEWER, 0) if token_ok else (None, 401)
     authorization = request.headers.get("Authorization")
     user = await sync_to_async(_user_for_api_token)(authorization) if authorization else await request.auser()
     viewer = await database_sync_to_async(viewer_for_user)(user)
@@ -62,6 +63,12 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
     channel = await layer.new_channel("sse.")
     for group in viewer.groups:
         await layer.group_add(group, channel)
+    # Read again once subscribed: a rotation that committed after the first read sent its
+    # `overlay_token_rotated` before this stream was in the group to hear it.
+    if viewer.kind == OVERLAY and not await database_sync_to_async(overlay_token_ok)(request.GET.get("token")):
+        for group in viewer.groups:
+            await layer.group_discard(group, channel)
+        return problem_response(request, status=401, code="not_authenticated", detail="Sign in or use ?token=.")
     include_leaderboard = (
         viewer.sees_staff_events or await database_sync_to_async(payloads.leaderboard_visible_to_teams)()
     )
@@ -98,6 +105,10 @@ async def _stream(
                     message["event"]["data"], session_key=session_key, by_token=by_token
                 ):
                     return  # signed out or password changed: the stream ends
+                continue
+            if message["type"] == "overlay_token_rotated":
+                if viewer.kind == OVERLAY:
+                    return  # the URL carries the old token: the stream ends
                 continue
             if viewer.may_see(message.get("audience", "all")):
                 yield _frame(message["event"])

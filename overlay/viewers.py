@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 from django.conf import settings
 
 from accounts.models import Role, User
+from market.models import EventSettings
 from overlay.events import ALL, MARKET_GROUP, user_group
 
 OVERLAY = "overlay"
@@ -32,8 +33,21 @@ class Viewer:
         return audience == ALL or self.sees_staff_events
 
 
-def overlay_token_ok(token: str) -> bool:
-    expected = settings.OVERLAY_TOKEN
+def current_overlay_token() -> str:
+    """The token in the overlay URLs: the one a rotation stored, else the OVERLAY_TOKEN variable.
+
+    Read from the database every time, never kept in a process: with several server processes a
+    token kept in one of them would let a rotated-out URL back in there.
+    """
+    stored = EventSettings.objects.filter(pk=1).values_list("overlay_token", flat=True).first()
+    return stored or settings.OVERLAY_TOKEN
+
+
+def overlay_token_ok(token: str | None) -> bool:
+    """Whether `token` is the current overlay token. No token set means no overlay gets in."""
+    if not token:
+        return False
+    expected = current_overlay_token()
     return bool(expected) and secrets.compare_digest(token.encode(), expected.encode())
 
 

@@ -145,3 +145,21 @@ def test_throttles_count_each_client_behind_the_proxy_on_its_own(client, setting
 
     assert first == [400, 400, 429]
     assert other == 400  # another school laptop behind the same proxy has its own allowance
+
+
+def test_only_a_trusted_proxy_may_say_the_request_came_over_https(rf, settings):
+    from brainstorm.network import ClientAddressMiddleware
+
+    settings.TRUSTED_PROXIES = ranges("10.0.0.1")
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    seen = {}
+
+    def view(request):
+        seen["secure"] = request.is_secure()
+        return None
+
+    middleware = ClientAddressMiddleware(view)
+    middleware(rf.get("/", HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR="203.0.113.5"))
+    assert seen["secure"] is False
+    middleware(rf.get("/", HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR="10.0.0.1"))
+    assert seen["secure"] is True

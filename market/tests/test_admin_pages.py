@@ -19,6 +19,8 @@ EMPTY_IN_DEMO = {
     "tokenproxy",
     "cashadjustment",
     "idempotencyrecord",
+    "accessattempt",  # django-axes: sign-in lock-outs
+    "accessfailurelog",
 }
 
 

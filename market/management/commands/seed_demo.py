@@ -18,6 +18,7 @@ from market.money import money
 from market.services import participant_create
 from newsroom.models import News
 from newsroom.services import news_create
+from overlay.viewers import current_overlay_token
 
 DEMO_ADMIN_EMAIL = "admin@demo.brainstorm"
 DEMO_ADMIN_PASSWORD = "brainstorm-admin-demo"
@@ -116,12 +117,11 @@ class Command(BaseCommand):
             f"  teams      team01@demo.brainstorm … team{len(TEAMS):02d}@demo.brainstorm / {DEMO_TEAM_PASSWORD}"
             "   → /signin/"
         )
-        if settings.OVERLAY_TOKEN:
+        token = current_overlay_token()  # a token rotated in the control room wins over OVERLAY_TOKEN
+        if token:
             self.stdout.write("")
             self.stdout.write("OBS overlay (browser source, 1920×1080), on this server:")
-            self.stdout.write(
-                f"  /overlay/?token={settings.OVERLAY_TOKEN}   (also /overlay/ticker, leaderboard, news, bell)"
-            )
+            self.stdout.write(f"  /overlay/?token={token}   (also /overlay/ticker, leaderboard, news, bell)")
 
     def _seed(self) -> dict[str, int]:
         now = timezone.now()
