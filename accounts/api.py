@@ -82,7 +82,7 @@ class SigninView(APIView):
             password=serializer.validated_data["password"],
         )
         if user is None:
-            guard.failed()
+            guard.failed(request._request)
             raise InvalidCredentials("The e-mail or password is wrong.")
         guard.succeeded()
         token = _start_session(request, user)

@@ -1,9 +1,10 @@
 """Sign-in protection that a whole venue behind one address can live with.
 
-Per account and address: django-axes counts failed sign-ins for each (e-mail, client address)
-pair; after SIGNIN_FAILURES_PER_ACCOUNT of them that pair is locked out for
-SIGNIN_LOCKOUT_SECONDS. A guesser elsewhere never locks a team out (another address is another
-pair), and the lock-outs are listed, and cleared, in the admin (Axes → Access attempts).
+Per account and address: failures first slow the (e-mail, client address) pair down
+(SigninGuard: from the third, each next try waits 2, 4, 8… seconds), then django-axes locks the
+pair out at its SIGNIN_FAILURES_PER_ACCOUNT-th failure for SIGNIN_LOCKOUT_SECONDS. A guesser
+elsewhere never locks a team out (another address is another pair), and the lock-outs are
+listed, and cleared, in the admin (Axes → Access attempts).
 
 Per address: SigninGuard stops one address that fails SIGNIN_FAILURES_PER_ADDRESS times over
 any accounts (a script guessing many). Only failures count, so hundreds of teams behind one
@@ -14,6 +15,8 @@ Both see the client's address as brainstorm.network works it out (X-Forwarded-Fo
 TRUSTED_PROXIES).
 """
 
+import hashlib
+import math
 import time
 
 from django.conf import settings
@@ -24,18 +27,39 @@ SIGNIN_NOTICE = "Too many failed sign-ins for this account from this network. Tr
 
 
 class SigninGuard:
+    """Slows down, before axes locks: from the SLOW_AFTER-th failure of one (e-mail, address) pair,
+    the next try must wait 2, 4, 8… seconds (at most SLOW_MAX) after the last failure, answered
+    at once with the wait (a worker is never held asleep). And stops one address failing
+    SIGNIN_FAILURES_PER_ADDRESS times over any accounts."""
+
+    SLOW_AFTER = 3
+    SLOW_MAX = 60
+
     def __init__(self, request, email: str = "") -> None:
-        self.key = f"signin-failures:address:{request.META.get('REMOTE_ADDR', '')}"
+        address = request.META.get("REMOTE_ADDR", "")
+        pair = hashlib.sha256(f"{address}\n{email.strip().lower()}".encode()).hexdigest()
+        self.key = f"signin-failures:address:{address}"
+        self.pair_key = f"signin-failures:pair:{pair}"
 
     def wait(self) -> int | None:
         """Seconds to wait before trying again, or None when this attempt may go ahead."""
-        stored = cache.get_many([self.key, f"{self.key}:until"])
-        if stored.get(self.key, 0) < settings.SIGNIN_FAILURES_PER_ADDRESS:
-            return None
-        return max(1, round(stored.get(f"{self.key}:until", time.time()) - time.time()))
+        now = time.time()
+        stored = cache.get_many([self.key, f"{self.key}:until", self.pair_key])
+        if stored.get(self.key, 0) >= settings.SIGNIN_FAILURES_PER_ADDRESS:
+            return max(1, round(stored.get(f"{self.key}:until", now) - now))
+        failures, last = stored.get(self.pair_key, (0, 0.0))
+        if failures >= self.SLOW_AFTER:
+            left = min(2 ** (failures - self.SLOW_AFTER + 1), self.SLOW_MAX) - (now - last)
+            if left > 0:
+                return max(1, math.ceil(left))
+        return None
 
-    def failed(self) -> None:
+    def failed(self, request=None) -> None:
+        if request is not None and getattr(request, "axes_locked_out", False):
+            return  # refused by the lock-out, not a wrong password: nothing more to count
         window = settings.SIGNIN_LOCKOUT_SECONDS
+        failures, _last = cache.get(self.pair_key, (0, 0.0))
+        cache.set(self.pair_key, (failures + 1, time.time()), window)
         cache.add(f"{self.key}:until", time.time() + window, window)
         if cache.add(self.key, 1, window):
             return
@@ -45,7 +69,8 @@ class SigninGuard:
             cache.set(self.key, 1, window)
 
     def succeeded(self) -> None:
-        """The address's count stays: a success does not excuse failures on other accounts."""
+        """The pair starts afresh; the address's count stays (a success excuses no other account)."""
+        cache.delete(self.pair_key)
 
 
 # django-axes hooks (settings.AXES_*)

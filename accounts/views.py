@@ -65,7 +65,7 @@ class SigninView(LoginView):
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
-        self.guard.failed()
+        self.guard.failed(self.request)
         return super().form_invalid(form)
 
     def form_valid(self, form):

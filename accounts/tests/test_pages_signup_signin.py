@@ -414,3 +414,20 @@ def test_the_lock_out_ends_after_the_cool_down(client, team, settings):
     AccessAttempt.objects.update(attempt_time=datetime.datetime.now(datetime.UTC) - settings.AXES_COOLOFF_TIME * 2)
 
     assert client.post("/signin/", {"username": team.user.email, "password": TEAM_PASSWORD}).status_code == 302
+
+
+def test_repeated_failures_slow_the_pair_down_before_the_lock_out(client, team, monkeypatch):
+    import accounts.throttles as throttles
+
+    clock = {"now": 1_000_000.0}
+    monkeypatch.setattr(throttles.time, "time", lambda: clock["now"])
+    wrong = {"username": team.user.email, "password": "guess-number-n"}
+    right = {"username": team.user.email, "password": TEAM_PASSWORD}
+    assert [client.post("/signin/", wrong).status_code for _ in range(3)] == [200, 200, 200]
+
+    slowed = client.post("/signin/", right)  # at once: even the right password waits
+    assert slowed.status_code == 429
+    assert "Try again in 2 seconds." in main(slowed)
+
+    clock["now"] += 2.5
+    assert client.post("/signin/", right).status_code == 302
