@@ -24,3 +24,22 @@ def socket(path: str = f"/api/ws?token={TOKEN}", headers=None) -> WebsocketCommu
 def run(scenario):
     """Run an async scenario from a sync test: database calls come back to this thread and its transaction."""
     return async_to_sync(scenario)()
+
+
+async def connected(path: str = f"/api/ws?token={TOKEN}", headers=None):
+    """An open socket that has received its snapshot."""
+    ws = socket(path, headers)
+    ok, _ = await ws.connect()
+    assert ok
+    assert (await ws.receive_json_from(timeout=3))["type"] == "snapshot"
+    return ws
+
+
+async def closed_with(ws, timeout: float = 2.0):
+    """The close code if the server closed the socket, else None."""
+    while True:
+        if await ws.receive_nothing(timeout=timeout):
+            return None
+        message = await ws.receive_output()
+        if message["type"] == "websocket.close":
+            return message.get("code")

@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 from market import services
 from market.models import EventSettings
 from overlay import consumers, sse, viewers
-from overlay.tests.conftest import TOKEN, run, session_headers, socket
+from overlay.tests.conftest import TOKEN, closed_with, connected, run, session_headers, socket
 
 # Real commits: the control message goes out after the rotation commits, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,24 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def committed(change):
     return database_sync_to_async(change)()
-
-
-async def connected(path: str = f"/api/ws?token={TOKEN}", headers=None):
-    ws = socket(path, headers)
-    ok, _ = await ws.connect()
-    assert ok
-    assert (await ws.receive_json_from(timeout=3))["type"] == "snapshot"
-    return ws
-
-
-async def closed_with(ws, timeout: float = 2.0):
-    """The close code if the server closed the socket, else None."""
-    while True:
-        if await ws.receive_nothing(timeout=timeout):
-            return None
-        message = await ws.receive_output()
-        if message["type"] == "websocket.close":
-            return message.get("code")
 
 
 async def next_data(stream, timeout: float = 3.0) -> dict:

@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 
 from conftest import TEAM_PASSWORD
-from overlay.tests.conftest import TOKEN, run, socket
+from overlay.tests.conftest import TOKEN, closed_with, connected, run, socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,24 +21,6 @@ def browser(user) -> tuple[Client, list[tuple[bytes, bytes]]]:
     return client, [(b"cookie", cookie.encode()), (b"origin", b"http://testserver")]
 
 
-async def connected(headers):
-    ws = socket("/api/ws", headers)
-    ok, _ = await ws.connect()
-    assert ok
-    assert (await ws.receive_json_from())["type"] == "snapshot"
-    return ws
-
-
-async def closed_with(ws, timeout: float = 2.0):
-    """The close code if the server closed the socket, else None."""
-    while True:
-        if await ws.receive_nothing(timeout=timeout):
-            return None
-        message = await ws.receive_output()
-        if message["type"] == "websocket.close":
-            return message.get("code")
-
-
 def post(client: Client, path: str, data: dict | None = None):
     return database_sync_to_async(client.post)(path, data or {})
 
@@ -49,9 +31,9 @@ def test_sign_out_closes_this_browsers_socket_and_leaves_the_others_open(team, o
     _theirs, their_headers = browser(other_team.user)
 
     async def scenario():
-        on_laptop = await connected(laptop_headers)
-        on_phone = await connected(phone_headers)
-        other_team_socket = await connected(their_headers)
+        on_laptop = await connected("/api/ws", laptop_headers)
+        on_phone = await connected("/api/ws", phone_headers)
+        other_team_socket = await connected("/api/ws", their_headers)
         overlay = socket(f"/api/ws?token={TOKEN}")
         await overlay.connect()
         await overlay.receive_json_from()
@@ -73,8 +55,8 @@ def test_a_password_change_closes_the_other_browsers_and_keeps_this_one(team):
     _phone, phone_headers = browser(team.user)
 
     async def scenario():
-        on_phone = await connected(phone_headers)
-        on_laptop = await connected(laptop_headers)
+        on_phone = await connected("/api/ws", phone_headers)
+        on_laptop = await connected("/api/ws", laptop_headers)
         response = await post(
             laptop,
             "/settings/password/",
