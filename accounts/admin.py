@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import password_validation
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, ReadOnlyPasswordHashField
 from django.contrib.auth.models import Group
@@ -28,6 +29,11 @@ class UserCreationForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("password1") != cleaned.get("password2"):
             self.add_error("password2", "The two passwords differ.")
+        elif cleaned.get("password1"):
+            try:
+                password_validation.validate_password(cleaned["password1"], user=User(email=cleaned.get("email", "")))
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
         return cleaned
 
     def save(self, commit: bool = True) -> User:

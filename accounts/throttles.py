@@ -6,10 +6,9 @@ pair out at its SIGNIN_FAILURES_PER_ACCOUNT-th failure for SIGNIN_LOCKOUT_SECOND
 elsewhere never locks a team out (another address is another pair), and the lock-outs are
 listed, and cleared, in the admin (Axes → Access attempts).
 
-Per address: SigninGuard stops one address that fails SIGNIN_FAILURES_PER_ADDRESS times over
-any accounts (a script guessing many). Only failures count, so hundreds of teams behind one
-school router sign in freely as long as they type their passwords right. Its counter lives in
-the cache (shared by every server process when it is Redis).
+Only failures count, and only per (e-mail, address): hundreds of teams behind one school router
+sign in freely as long as they type their passwords right, and no team can lock the venue out.
+The slow-down's counter lives in the cache (shared by every server process when it is Redis).
 
 Both see the client's address as brainstorm.network works it out (X-Forwarded-For only from
 TRUSTED_PROXIES).
@@ -29,8 +28,8 @@ SIGNIN_NOTICE = "Too many failed sign-ins for this account from this network. Tr
 class SigninGuard:
     """Slows down, before axes locks: from the SLOW_AFTER-th failure of one (e-mail, address) pair,
     the next try must wait 2, 4, 8… seconds (at most SLOW_MAX) after the last failure, answered
-    at once with the wait (a worker is never held asleep). And stops one address failing
-    SIGNIN_FAILURES_PER_ADDRESS times over any accounts."""
+    at once with the wait (a worker is never held asleep). Nothing counts per address alone: a
+    team failing on made-up e-mails must not lock out the venue behind its router."""
 
     SLOW_AFTER = 3
     SLOW_MAX = 60
@@ -38,18 +37,13 @@ class SigninGuard:
     def __init__(self, request, email: str = "") -> None:
         address = request.META.get("REMOTE_ADDR", "")
         pair = hashlib.sha256(f"{address}\n{email.strip().lower()}".encode()).hexdigest()
-        self.key = f"signin-failures:address:{address}"
         self.pair_key = f"signin-failures:pair:{pair}"
 
     def wait(self) -> int | None:
         """Seconds to wait before trying again, or None when this attempt may go ahead."""
-        now = time.time()
-        stored = cache.get_many([self.key, f"{self.key}:until", self.pair_key])
-        if stored.get(self.key, 0) >= settings.SIGNIN_FAILURES_PER_ADDRESS:
-            return max(1, round(stored.get(f"{self.key}:until", now) - now))
-        failures, last = stored.get(self.pair_key, (0, 0.0))
+        failures, last = cache.get(self.pair_key, (0, 0.0))
         if failures >= self.SLOW_AFTER:
-            left = min(2 ** (failures - self.SLOW_AFTER + 1), self.SLOW_MAX) - (now - last)
+            left = min(2 ** (failures - self.SLOW_AFTER + 1), self.SLOW_MAX) - (time.time() - last)
             if left > 0:
                 return max(1, math.ceil(left))
         return None
@@ -57,19 +51,10 @@ class SigninGuard:
     def failed(self, request=None) -> None:
         if request is not None and getattr(request, "axes_locked_out", False):
             return  # refused by the lock-out, not a wrong password: nothing more to count
-        window = settings.SIGNIN_LOCKOUT_SECONDS
         failures, _last = cache.get(self.pair_key, (0, 0.0))
-        cache.set(self.pair_key, (failures + 1, time.time()), window)
-        cache.add(f"{self.key}:until", time.time() + window, window)
-        if cache.add(self.key, 1, window):
-            return
-        try:
-            cache.incr(self.key)
-        except ValueError:  # expired between the two calls
-            cache.set(self.key, 1, window)
+        cache.set(self.pair_key, (failures + 1, time.time()), settings.SIGNIN_LOCKOUT_SECONDS)
 
     def succeeded(self) -> None:
-        """The pair starts afresh; the address's count stays (a success excuses no other account)."""
         cache.delete(self.pair_key)
 
 

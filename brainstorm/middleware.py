@@ -51,7 +51,9 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
 
 # Where Safe Exam Browser is not asked for: organisers (the admin and its API) use normal browsers,
 # OBS shows the overlay, load balancers probe the health check.
-SEB_EXEMPT_PREFIXES = ("/admin/", "/api/admin/", "/overlay/", "/api/obs/")
+SEB_EXEMPT_PREFIXES = ("/admin/", "/api/admin/", "/overlay/")
+# The SSE stream also serves teams' sessions: exempt only when OBS opens it with the overlay token.
+SEB_OBS_STREAM = "/api/obs/"
 SEB_EXEMPT_PATHS = {"/api/health"}
 SEB_HEADERS = (
     ("HTTP_X_SAFEEXAMBROWSER_REQUESTHASH", "SEB_BROWSER_EXAM_KEYS"),
@@ -101,4 +103,6 @@ class SafeExamBrowserMiddleware:
             return False
         path = request.path_info
         static = "/" + settings.STATIC_URL.lstrip("/")
+        if path.startswith(SEB_OBS_STREAM) and "token" in request.GET:
+            return False
         return not (path in SEB_EXEMPT_PATHS or path.startswith((*SEB_EXEMPT_PREFIXES, static)))

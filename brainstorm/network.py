@@ -79,6 +79,9 @@ class ClientAddressMiddleware:
         if not _within(_address(peer), settings.TRUSTED_PROXIES):
             # Only our proxies may say the request came over HTTPS (SECURE_PROXY_SSL_HEADER).
             request.META.pop("HTTP_X_FORWARDED_PROTO", None)
+        elif "," in request.META.get("HTTP_X_FORWARDED_PROTO", ""):
+            # A proxy that appends: only the value it added (the last) is its own.
+            request.META["HTTP_X_FORWARDED_PROTO"] = request.META["HTTP_X_FORWARDED_PROTO"].rsplit(",", 1)[1].strip()
         request.META["REMOTE_ADDR"] = client_ip(request.META)
         return self.get_response(request)
 
@@ -113,9 +116,12 @@ class NetworkGuard:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "websocket":
             return await self.inner(scope, receive, send)
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
+        # Every X-Forwarded-For header, joined in order, as Django does for HTTP.
+        forwarded = ",".join(
+            value.decode("latin-1") for name, value in scope.get("headers", []) if name.lower() == b"x-forwarded-for"
+        )
         peer, port = (scope.get("client") or ("", 0))[:2]
-        ip = client_ip({"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": headers.get("x-forwarded-for")})
+        ip = client_ip({"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": forwarded or None})
         if not allowed(ip):
             message = await receive()
             if message["type"] == "websocket.connect":

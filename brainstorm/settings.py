@@ -268,7 +268,6 @@ SPECTACULAR_SETTINGS = {
 
 # Sign-in: only failures count, per address and e-mail, and per address (accounts/throttles.py).
 SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=10)
-SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=300)
 SIGNIN_LOCKOUT_SECONDS = env.int("SIGNIN_LOCKOUT_SECONDS", default=900)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out (e-mail, address) pair first
@@ -278,6 +277,8 @@ AXES_FAILURE_LIMIT = SIGNIN_FAILURES_PER_ACCOUNT
 AXES_COOLOFF_TIME = timedelta(seconds=SIGNIN_LOCKOUT_SECONDS)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# A try during a lock-out does not restart it: a rival could otherwise keep a team out forever.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_CALLABLE = "accounts.throttles.axes_username"
 AXES_CLIENT_IP_CALLABLE = "accounts.throttles.axes_client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.throttles.axes_lockout"

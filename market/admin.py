@@ -69,7 +69,13 @@ class AuditedAdmin(admin.ModelAdmin):
         fields = sorted(form.changed_data)
         model = type(obj)
         before = model.objects.filter(pk=obj.pk).values(*fields).first() if change and fields else None
-        super().save_model(request, obj, form, change)
+        if change:
+            # Only what the form changed: another column (the overlay token, say) may have moved since.
+            if fields:
+                stamped = [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+                obj.save(update_fields=[*fields, *stamped])
+        else:
+            super().save_model(request, obj, form, change)
         name = model._meta.model_name
         if not change:
             new = {field: getattr(obj, field) for field in fields}

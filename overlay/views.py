@@ -1,5 +1,6 @@
 """OBS overlay pages (SPEC §8): browser sources at 1920×1080, fed by the live socket."""
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -26,6 +27,7 @@ def _limit(value: str | None) -> int:
 
 
 @require_GET
+@csp_update({"style-src": ["'unsafe-inline'"]})  # OBS "Custom CSS" arrives as an inline <style>
 def overlay_page(request: HttpRequest, page: str = "scene") -> HttpResponse:
     token = request.GET.get("token", "")
     if not overlay_token_ok(token):

@@ -104,3 +104,13 @@ def test_deleting_an_account_is_audited(organiser, team):
     entry = AuditEntry.objects.get(action="user_delete")
     assert entry.data["old"]["email"] == email
     assert not User.objects.filter(email=email).exists()
+
+
+def test_an_account_made_in_the_admin_follows_the_password_rules(organiser):
+    response = organiser.post(
+        "/admin/accounts/user/add/", {"email": "weak@event.test", "role": "admin", "password1": "a", "password2": "a"}
+    )
+
+    assert response.status_code == 200
+    assert "too short" in response.content.decode()
+    assert not User.objects.filter(email="weak@event.test").exists()

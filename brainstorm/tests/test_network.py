@@ -163,3 +163,25 @@ def test_only_a_trusted_proxy_may_say_the_request_came_over_https(rf, settings):
     assert seen["secure"] is False
     middleware(rf.get("/", HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR="10.0.0.1"))
     assert seen["secure"] is True
+
+
+def test_from_a_proxy_that_appends_only_its_own_proto_counts(rf, settings):
+    from brainstorm.network import ClientAddressMiddleware
+
+    settings.TRUSTED_PROXIES = ranges("10.0.0.1")
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    seen = {}
+
+    def view(request):
+        seen["secure"] = request.is_secure()
+
+    ClientAddressMiddleware(view)(rf.get("/", HTTP_X_FORWARDED_PROTO="https, http", REMOTE_ADDR="10.0.0.1"))
+    assert seen["secure"] is False  # the client claimed https; the proxy saw http
+
+
+def test_a_socket_reads_every_forwarded_header_as_http_does(venue):
+    venue.TRUSTED_PROXIES = ranges("127.0.0.1")
+    # Our proxy's header first, a second copy sent by the client after it: the chain joins both.
+    headers = [(b"x-forwarded-for", b"8.8.8.8"), (b"x-forwarded-for", b"10.1.2.3")]
+
+    assert socket_close_code(("127.0.0.1", 5000), headers=headers) is None  # the last hop, as for HTTP

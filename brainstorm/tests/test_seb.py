@@ -146,7 +146,8 @@ def test_organisers_obs_and_health_checks_need_no_seb(client, admin_api):
     assert client.get("/overlay/ticker").status_code == 403  # the overlay's own refusal: no token
     assert "Safe Exam Browser" not in client.get("/overlay/ticker").content.decode()
     assert admin_api.get("/api/admin/companies").status_code == 200
-    assert_problem(client.get("/api/obs/events"), 401, "not_authenticated")  # its own check, not SEB's
+    # Without the overlay token the stream would serve a team's session: that needs SEB.
+    assert_problem(client.get("/api/obs/events"), 403, "seb_required")
 
 
 @locked
@@ -201,3 +202,11 @@ def test_a_mistyped_key_stops_start_up_without_printing_it(name):
     assert result.returncode != 0
     assert f"{name}: key 2 is not a key as SEB shows it (64 hexadecimal digits)." in result.stderr
     assert "e" * 63 not in result.stderr
+
+
+@locked
+def test_the_obs_stream_with_its_token_needs_no_seb(rf):
+    from brainstorm.middleware import SafeExamBrowserMiddleware
+
+    assert SafeExamBrowserMiddleware._required(rf.get("/api/obs/events", {"token": "any"})) is False
+    assert SafeExamBrowserMiddleware._required(rf.get("/api/obs/events")) is True

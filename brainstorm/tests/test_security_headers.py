@@ -161,8 +161,11 @@ def test_team_pages_carry_the_policy(client, team, company):
 
 @pytest.mark.django_db
 def test_the_overlay_and_its_refusal_carry_the_policy(client):
-    assert policy(client.get("/overlay/?token=test-overlay-token")) == POLICY
-    assert policy(client.get("/overlay/")) == POLICY
+    # The one difference: OBS applies a browser source's "Custom CSS" as an inline <style>.
+    overlay_policy = {**POLICY, "style-src": [*POLICY["style-src"], "'unsafe-inline'"]}
+    assert policy(client.get("/overlay/?token=test-overlay-token")) == overlay_policy
+    assert policy(client.get("/overlay/")) == overlay_policy
+    assert "'unsafe-inline'" not in str(policy(client.get("/signin/")))  # nowhere else
 
 
 @override_settings(SEB_BROWSER_EXAM_KEYS=["a" * 64])
