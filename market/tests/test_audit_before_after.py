@@ -148,4 +148,3 @@ def test_deleting_a_team_or_news_in_the_admin_is_audited(organiser, make_team):
 
     assert only("participant_delete").target == f"participant:{quitter.pk}"
     assert only("news_delete").data["title"] == "Old news"
-
