@@ -109,7 +109,7 @@ def prices_by_day_sheet(days: list[tuple[int, datetime | None]]) -> Sheet:
     closes: dict[Any, list[Decimal | None]] = {}
     history = PricePoint.objects.order_by("company_id", "at", "id").values_list("company_id", "at", "price")
     for company_id, points in groupby(history.iterator(chunk_size=CHUNK), key=lambda point: point[0]):
-        closes[company_id] = _closes([(at, price) for _company, at, price in points], days)
+        closes[company_id] = selectors.day_closes([(at, price) for _company, at, price in points], days)
     headers = ["ticker", "name", *[f"day {number}" + ("" if closed_at else " (open)") for number, closed_at in days]]
     headers.append("current")
 
@@ -119,17 +119,3 @@ def prices_by_day_sheet(days: list[tuple[int, datetime | None]]) -> Sheet:
             yield [ticker, name, *closes.get(pk, [None] * len(days)), current]
 
     return headers, rows()
-
-
-def _closes(history: list[tuple[datetime, Decimal]], days: list[tuple[int, datetime | None]]) -> list[Decimal | None]:
-    closes: list[Decimal | None] = []
-    position, last = 0, None
-    for _number, closed_at in days:
-        if closed_at is None:  # the day still open: its latest price so far
-            closes.append(history[-1][1] if history else None)
-            continue
-        while position < len(history) and history[position][0] <= closed_at:
-            last = history[position][1]
-            position += 1
-        closes.append(last)  # None: not listed yet
-    return closes

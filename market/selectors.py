@@ -1,5 +1,6 @@
 """Reads that are more than one ORM line. Each runs a fixed number of queries, whatever the size."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import F, Q, QuerySet, Window
@@ -96,6 +97,24 @@ def company_history(company: Company) -> QuerySet:
 CHART_POINTS = 500
 
 
+def day_closes(
+    history: list[tuple[datetime, Decimal]], days: list[tuple[int, datetime | None]]
+) -> list[Decimal | None]:
+    """Each day's close from a company's (time, price) history, oldest first: its last price at or
+    before the closing bell; for a day still open, its latest price; None before the listing."""
+    closes: list[Decimal | None] = []
+    position, last = 0, None
+    for _number, closed_at in days:
+        if closed_at is None:
+            closes.append(history[-1][1] if history else None)
+            continue
+        while position < len(history) and history[position][0] <= closed_at:
+            last = history[position][1]
+            position += 1
+        closes.append(last)
+    return closes
+
+
 def price_chart(company: Company) -> dict:
     """A company's chart, two ways. `daily`: the listing price, then the close of each day (the
     latest price for a day still open). `intraday`: the price when the current (or last) day
@@ -103,11 +122,10 @@ def price_chart(company: Company) -> dict:
     days = list(TradingDay.objects.filter(opened_at__isnull=False).order_by("number"))
     history = list(PricePoint.objects.filter(company=company).order_by("at").values_list("at", "price"))
     daily = [{"label": "Listed", "price": str(history[0][1])}] if history else []
-    for day in days:
-        until = day.closed_at
-        before = [price for at, price in history if until is None or at <= until]
-        if before:
-            daily.append({"label": f"Day {day.number}", "price": str(before[-1])})
+    closes = day_closes(history, [(day.number, day.closed_at) for day in days])
+    daily += [
+        {"label": f"Day {day.number}", "price": str(close)} for day, close in zip(days, closes, strict=True) if close
+    ]
     since = days[-1].opened_at if days else None
     if since is None:
         intraday = history
