@@ -2,12 +2,16 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brainstorm.settings")
 
-# Build the Django app first: it sets up the app registry that the routing imports need.
-django_asgi_app = get_asgi_application()
+# Set Django up first: the app registry must be ready for the imports below.
+django.setup(set_prefix=False)
+
+from brainstorm.handlers import ASGIHandler  # noqa: E402
+
+django_asgi_app = ASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

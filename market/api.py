@@ -159,17 +159,15 @@ def trade(*, participant: Participant, data, key: str | None = None) -> dict:
     request = TradeRequestSerializer(data=data)
     request.is_valid(raise_exception=True)
     order = request.validated_data
-    with transaction.atomic():
-        executed = services.trade_execute(
-            participant=participant,
-            company=order["ticker"],
-            side=order["type"],
-            quantity=order["quantity"],
-            expected_price=order.get("expected_price"),
-            idempotency_key=key,
-        )
-        portfolio = selectors.portfolio(participant)
-    return TradeResponseSerializer({"transaction": executed, "portfolio": portfolio}).data
+    executed = services.trade_execute(
+        participant=participant,
+        company=order["ticker"],
+        side=order["type"],
+        quantity=order["quantity"],
+        expected_price=order.get("expected_price"),
+        idempotency_key=key,
+    )
+    return TradeResponseSerializer({"transaction": executed, "portfolio": executed.portfolio}).data
 
 
 def trade_once(*, participant: Participant, data, key: str) -> tuple[int, dict, bool]:

@@ -3,9 +3,11 @@
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet, Window
+from django.db import connection
+from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
+from market import sql
 from market.models import Company, Holding, Participant, PricePoint, TradingDay
 from market.money import money, percent
 
@@ -31,45 +33,76 @@ def leaderboard_entry(participant: Participant) -> dict:
     }
 
 
+_RANK = """
+    SELECT COUNT(*) + 1 FROM participants
+     WHERE portfolio_value > %(value)s
+        OR (portfolio_value = %(value)s AND ({earlier}
+            OR ({same_time} AND display_name < %(name)s)))
+"""
+
+
 def participant_rank(participant: Participant) -> int:
-    """1 + the teams ahead in LEADERBOARD_ORDER, counted in one query."""
-    value, last_trade, name = participant.portfolio_value, participant.last_trade_at, participant.display_name
+    """1 + the teams ahead in LEADERBOARD_ORDER, counted in one query (by the team's stored value)."""
+    last_trade = participant.last_trade_at
     if last_trade is None:
-        earlier, same_time = Q(last_trade_at__isnull=False), Q(last_trade_at__isnull=True)
+        earlier, same_time = "last_trade_at IS NOT NULL", "last_trade_at IS NULL"
     else:
-        earlier, same_time = Q(last_trade_at__lt=last_trade), Q(last_trade_at=last_trade)
-    same_value = Q(portfolio_value=value)
-    ahead = Q(portfolio_value__gt=value) | (same_value & earlier) | (same_value & same_time & Q(display_name__lt=name))
-    return Participant.objects.filter(ahead).count() + 1
+        earlier, same_time = "last_trade_at < %(time)s", "last_trade_at = %(time)s"
+    params = {
+        "value": participant.portfolio_value,
+        "name": participant.display_name,
+        "time": sql.db_time(last_trade) if last_trade else None,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_RANK.format(earlier=earlier, same_time=same_time), params)
+        return cursor.fetchone()[0]
 
 
 def portfolio(participant: Participant) -> dict:
     """Cash, holdings at current prices, totals, return and rank: three queries."""
     team = Participant.objects.get(pk=participant.pk)
-    holdings = []
+    holdings = [
+        {
+            "ticker": holding.company.ticker,
+            "name": holding.company.name,
+            "quantity": holding.quantity,
+            "average_cost": holding.average_cost,
+            "price": holding.company.current_price,
+        }
+        for holding in Holding.objects.filter(participant=team, quantity__gt=0)
+        .select_related("company")
+        .order_by("company__ticker")
+    ]
+    return portfolio_of(team, holdings)
+
+
+def portfolio_of(team: Participant, holdings: list[dict]) -> dict:
+    """The portfolio of `team` as read, from its holdings (`ticker`, `name`, `quantity`,
+    `average_cost`, `price`; in ticker order; empty ones are left out): one query, the rank."""
+    rows = []
     holdings_value = Decimal("0.00")
-    for holding in (
-        Holding.objects.filter(participant=team, quantity__gt=0).select_related("company").order_by("company__ticker")
-    ):
-        price = holding.company.current_price
-        value = price * holding.quantity
+    for holding in holdings:
+        if holding["quantity"] <= 0:
+            continue
+        value = holding["price"] * holding["quantity"]
         holdings_value += value
-        holdings.append(
+        rows.append(
             {
-                "ticker": holding.company.ticker,
-                "name": holding.company.name,
-                "quantity": holding.quantity,
-                "average_cost": money(holding.average_cost),
-                "price": price,
+                "ticker": holding["ticker"],
+                "name": holding["name"],
+                "quantity": holding["quantity"],
+                "average_cost": money(holding["average_cost"]),
+                "price": holding["price"],
                 "value": value,
-                "unrealized_pl": money(value - holding.average_cost * holding.quantity),
+                "unrealized_pl": money(value - holding["average_cost"] * holding["quantity"]),
             }
         )
+    rows.sort(key=lambda row: row["ticker"])
     total = team.cash + holdings_value
     return {
         "cash": team.cash,
         "starting_cash": team.starting_cash,
-        "holdings": holdings,
+        "holdings": rows,
         "holdings_value": holdings_value,
         "total_value": total,
         "return_pct": percent(total - team.starting_cash, team.starting_cash),

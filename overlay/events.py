@@ -48,41 +48,67 @@ def envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 _server_loop: asyncio.AbstractEventLoop | None = None
+_outbox: asyncio.Queue | None = None
+_outbox_task: asyncio.Task | None = None  # held here: the loop keeps only a weak reference
 SEND_TIMEOUT = 5.0
+# Events waiting for the channel layer in one server process. Far above a bell burst (three
+# events a trade); reached only when the layer stalls, and then the newest are dropped and logged.
+OUTBOX_LIMIT = 10_000
 
 
 def remember_server_loop() -> None:
-    """Called from the server's event loop (a socket connecting): events are sent from there.
+    """Called from the server's event loop (each HTTP request and socket): events are sent from there.
 
-    The in-memory layer's queues belong to that loop, so a thread with no loop of its own (the
-    leaderboard timer) must hand its sends over rather than run them on a loop of its own.
+    The in-memory layer's queues belong to that loop, and a request's thread should not wait for
+    the channel layer: events are handed to this loop's outbox, sent in order by one task.
     """
-    global _server_loop
-    _server_loop = asyncio.get_running_loop()
+    global _server_loop, _outbox, _outbox_task
+    loop = asyncio.get_running_loop()
+    if _server_loop is not loop:
+        _outbox = asyncio.Queue(maxsize=OUTBOX_LIMIT)
+        _outbox_task = loop.create_task(_deliver(_outbox), name="brainstorm-event-outbox")
+        _server_loop = loop
 
 
-def _on_server_loop(function, *args) -> None:
-    """Run the coroutine function on the server's loop if there is one, else on a loop of our own."""
-    loop = _server_loop
-    if loop is not None and loop.is_running():
+async def _deliver(outbox: asyncio.Queue) -> None:
+    """Send queued events to the channel layer one after another, in the order they were queued."""
+    while True:
+        group, message = await outbox.get()
+        layer = get_channel_layer()
         try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not loop:
-            asyncio.run_coroutine_threadsafe(function(*args), loop).result(SEND_TIMEOUT)
-            return
-    async_to_sync(function)(*args)
+            await asyncio.wait_for(layer.group_send(group, message), SEND_TIMEOUT)
+        except Exception:  # the change is committed; a dead layer loses the event, not the server
+            logger.exception("broadcast of %s to %s failed", message["type"], group)
+
+
+def _enqueue(outbox: asyncio.Queue, group: str, message: dict) -> None:
+    try:
+        outbox.put_nowait((group, message))
+    except asyncio.QueueFull:
+        logger.error("event outbox full: %s to %s dropped", message["type"], group)
 
 
 def send_now(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str = ALL) -> None:
-    """Hand a built event to the channel layer. A layer that is down loses the event, not the request."""
+    """Hand a built event to the channel layer. In a server process it goes to the outbox and the
+    caller goes on at once; elsewhere (a command, the scheduler) it is sent before returning.
+    A layer that is down loses the event, not the request."""
     layer = get_channel_layer()
     if layer is None:
         return
     message = {"type": event["type"], "event": event, "audience": audience}
+    loop, outbox = _server_loop, _outbox
+    if loop is not None and outbox is not None and loop.is_running():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            _enqueue(outbox, group, message)
+        else:
+            loop.call_soon_threadsafe(_enqueue, outbox, group, message)
+        return
     try:
-        _on_server_loop(layer.group_send, group, message)
+        async_to_sync(layer.group_send)(group, message)
     except Exception:  # the change is committed; a dead layer must not turn it into an error
         logger.exception("broadcast of %s to %s failed", event["type"], group)
 

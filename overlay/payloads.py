@@ -37,7 +37,12 @@ def trade(trade: Transaction, team: Participant) -> dict[str, Any]:
 
 
 def portfolio(team: Participant) -> dict[str, Any]:
-    return dict(PortfolioSerializer(selectors.portfolio(team)).data)
+    return portfolio_data(selectors.portfolio(team))
+
+
+def portfolio_data(portfolio: dict) -> dict[str, Any]:
+    """A portfolio already read (selectors.portfolio), in the event's form."""
+    return dict(PortfolioSerializer(portfolio).data)
 
 
 def news(item: News) -> dict[str, Any]:

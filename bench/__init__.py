@@ -1,0 +1,1 @@
+"""`make bench`: the event-day load measured against baselines in the same run (docs/performance.md)."""

@@ -1,0 +1,80 @@
+"""The fan-out clients: many WebSocket connections that note when each price change reaches them."""
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+
+import websockets
+
+from bench.load import percentile
+
+
+class Listener:
+    """One socket; `seen[mark]` is when the event carrying `mark` arrived (perf_counter)."""
+
+    def __init__(self, url: str, mark_of: Callable[[dict], str | None]):
+        self.url = url
+        self.mark_of = mark_of
+        self.seen: dict[str, float] = {}
+        self.connection = None
+        self.task: asyncio.Task | None = None
+
+    async def open(self) -> None:
+        self.connection = await websockets.connect(self.url, max_queue=None, open_timeout=30)
+        self.task = asyncio.create_task(self._listen())
+
+    async def _listen(self) -> None:
+        try:
+            async for raw in self.connection:
+                arrived = time.perf_counter()
+                mark = self.mark_of(json.loads(raw))
+                if mark is not None:
+                    self.seen.setdefault(mark, arrived)
+        except websockets.ConnectionClosed:
+            pass
+
+    async def close(self) -> None:
+        await self.connection.close()
+        await self.task
+
+
+async def fan_out(
+    url: str,
+    clients: int,
+    changes: int,
+    change: Callable[[int], Awaitable[str]],
+    mark_of: Callable[[dict], str | None],
+    pause: float = 0.5,
+    settle: float = 5.0,
+) -> dict:
+    """Connect `clients` sockets, make `changes` changes (`change(k)` makes one and returns its
+    mark), and report delivery latency from each change to each client, and what was lost."""
+    listeners = [Listener(url, mark_of) for _ in range(clients)]
+    for start in range(0, clients, 50):
+        await asyncio.gather(*(listener.open() for listener in listeners[start : start + 50]))
+    await asyncio.sleep(1.0)  # every snapshot delivered before the first change
+    sent: dict[str, float] = {}
+    for k in range(changes):
+        started = time.perf_counter()
+        mark = await change(k)
+        sent[mark] = started
+        await asyncio.sleep(pause)
+    deadline = time.perf_counter() + settle
+    while time.perf_counter() < deadline and any(len(lst.seen) < changes for lst in listeners):
+        await asyncio.sleep(0.1)
+    latencies, lost = [], 0
+    for listener in listeners:
+        for mark, started in sent.items():
+            if mark in listener.seen:
+                latencies.append(listener.seen[mark] - started)
+            else:
+                lost += 1
+    await asyncio.gather(*(listener.close() for listener in listeners))
+    return {
+        "p50": percentile(latencies, 50) * 1000,
+        "p99": percentile(latencies, 99) * 1000,
+        "max": max(latencies, default=float("nan")) * 1000,
+        "lost": lost,
+        "delivered": len(latencies),
+    }

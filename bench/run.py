@@ -1,0 +1,422 @@
+"""`make bench`: the event-day load on the real server (Daphne, PostgreSQL, Redis on loopback), each
+scenario beside a baseline measured in the same run, and a table of figures against the targets.
+
+    .venv/bin/python -m bench.run [--only burst,sustained,fanout,import,reads,servers] [--quick]
+
+Exits 1 when a target is missed. docs/performance.md explains the scenarios and the figures.
+"""
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import platform
+import secrets
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+OVERLAY_TOKEN = secrets.token_urlsafe(24)
+ENV = {
+    "DJANGO_SETTINGS_MODULE": "bench.settings",
+    "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brainstorm_bench"),
+    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "OVERLAY_TOKEN": OVERLAY_TOKEN,
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DEBUG": "false",
+    "SECURE_SSL_REDIRECT": "false",
+    "BRAINSTORM_IGNORE_DOTENV": "true",
+    "LOG_LEVEL": "WARNING",
+}
+os.environ.update(ENV)
+
+import django  # noqa: E402
+
+django.setup()
+
+import aiohttp  # noqa: E402
+import redis  # noqa: E402
+from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.db import connections  # noqa: E402
+
+from bench import data  # noqa: E402
+from bench.fanout import fan_out  # noqa: E402
+from bench.load import Run, burst, close_teams, open_teams, reads, sustained  # noqa: E402
+from bench.servers import Cluster  # noqa: E402
+from market.imports import generate_password  # noqa: E402
+
+
+@dataclass
+class Row:
+    scenario: str
+    figure: str
+    value: str
+    baseline: str
+    target: str
+    met: bool | None  # None: reported, no target
+
+
+ROWS: list[Row] = []
+
+
+def row(scenario, figure, value, baseline="", target="", met=None) -> None:
+    ROWS.append(Row(scenario, figure, value, baseline, target, met))
+    mark = {True: "met", False: "MISSED", None: ""}[met]
+    print(f"  {figure:<34} {value:>14}  {baseline:>14}  {target:<22} {mark}", flush=True)
+
+
+def ms(value: float) -> str:
+    return f"{value:.1f} ms"
+
+
+def fresh_event(companies: int) -> list:
+    data.reset()
+    redis.Redis.from_url(ENV["REDIS_URL"]).flushdb()
+    return data.companies(companies)
+
+
+# The bell burst
+
+
+def orders_for(stocks):
+    def orders(i: int) -> list[tuple[str, dict]]:
+        stock = stocks[i % len(stocks)].ticker
+        return [
+            ("/api/transactions", {"ticker": stock, "type": "buy", "quantity": 10}),
+            ("/api/transactions", {"ticker": stock, "type": "sell", "quantity": 4}),
+        ]
+
+    return orders
+
+
+def ping_orders(orders):
+    return lambda i: [("/bench/ping", body) for _, body in orders(i)]
+
+
+def bell_burst(kind: str = "daphne", processes: int = 1, teams: int = 300, label: str | None = None) -> dict:
+    stocks = fresh_event(10)
+    made = data.teams(teams)
+    tokens = [token for _, token in made]
+    orders = orders_for(stocks)
+
+    async def go() -> tuple[Run, Run]:
+        with Cluster(kind, ENV, processes) as cluster:
+            clients = await open_teams(cluster.base, tokens)
+            try:
+                baseline = await burst(clients, ping_orders(orders), expect=200)
+                await asyncio.to_thread(data.open_market)
+                trades = await burst(clients, orders, expect=201)
+            finally:
+                await close_teams(clients)
+            return baseline, trades
+
+    baseline, trades = asyncio.run(go())
+    ledger = data.check_ledger(trades.filled)
+    return {"label": label or f"{kind} ×{processes}", "baseline": baseline, "trades": trades, "ledger": ledger}
+
+
+def scenario_burst(quick: bool) -> None:
+    print("\nBell burst: 300 teams × 2 orders the moment the market opens (Daphne, 1 process)")
+    result = bell_burst()
+    baseline, trades, ledger = result["baseline"], result["trades"], result["ledger"]
+    ratio = trades.rate / baseline.rate
+    row("burst", "orders/s (baseline: bare JSON)", f"{trades.rate:.0f}/s", f"{baseline.rate:.0f}/s")
+    row("burst", "trades/s ÷ baseline req/s", f"{ratio:.0%}", "", "≥ 35%", ratio >= 0.35)
+    row("burst", "p50 latency", ms(trades.ms(50)), ms(baseline.ms(50)))
+    row("burst", "p99 latency", ms(trades.ms(99)), ms(baseline.ms(99)), "≤ 250 ms", trades.ms(99) <= 250)
+    errors = len(trades.errors) + len(baseline.errors)
+    row("burst", "errors", str(errors), "", "0", errors == 0)
+    for line in (trades.errors + baseline.errors)[:5]:
+        print(f"    {line}")
+    row(
+        "burst",
+        "ledger exact (teams)",
+        f"{ledger.teams - len(ledger.wrong)}/{ledger.teams}",
+        "",
+        "all",
+        not ledger.wrong,
+    )
+    for line in ledger.wrong[:5]:
+        print(f"    {line}")
+
+
+def scenario_servers(quick: bool) -> None:
+    print("\nBell burst by server: Daphne, Uvicorn, and two Daphne processes sharing Redis")
+    for kind, processes in (("daphne", 1), ("uvicorn", 1), ("daphne", 2), ("uvicorn", 2)):
+        result = bell_burst(kind, processes)
+        trades, baseline = result["trades"], result["baseline"]
+        ok = not trades.errors and not result["ledger"].wrong
+        row(
+            "servers",
+            f"{result['label']}: trades/s, p99",
+            f"{trades.rate:.0f}/s {trades.ms(99):.0f} ms",
+            f"{baseline.rate:.0f}/s {baseline.ms(99):.0f} ms",
+            "0 errors, ledger exact",
+            ok,
+        )
+
+
+# Sustained trading
+
+
+def scenario_sustained(quick: bool) -> None:
+    seconds = 15 if quick else 60
+    print(f"\nSustained trading: 200 teams trading continuously for {seconds} s (baseline: 15 s of bare JSON)")
+    stocks = fresh_event(10)
+    made = data.teams(200)
+    tokens = [token for _, token in made]
+
+    def order(i: int, n: int) -> tuple[str, dict]:
+        stock = stocks[(i + n // 2) % len(stocks)].ticker
+        return "/api/transactions", {"ticker": stock, "type": "buy" if n % 2 == 0 else "sell", "quantity": 5}
+
+    async def go() -> tuple[Run, Run]:
+        with Cluster("daphne", ENV) as cluster:
+            clients = await open_teams(cluster.base, tokens)
+            try:
+                baseline = await sustained(clients, lambda i, n: ("/bench/ping", order(i, n)[1]), 15, expect=200)
+                await asyncio.to_thread(data.open_market)
+                trades = await sustained(clients, order, seconds, expect=201)
+            finally:
+                await close_teams(clients)
+            return baseline, trades
+
+    baseline, trades = asyncio.run(go())
+    ledger = data.check_ledger(trades.filled)
+    row("sustained", "trades/s (baseline: bare JSON)", f"{trades.rate:.0f}/s", f"{baseline.rate:.0f}/s")
+    row("sustained", "trades/s ÷ baseline req/s", f"{trades.rate / baseline.rate:.0%}")
+    row("sustained", "p50 latency", ms(trades.ms(50)), ms(baseline.ms(50)))
+    row("sustained", "p99 latency", ms(trades.ms(99)), ms(baseline.ms(99)))
+    errors = len(trades.errors) + len(baseline.errors)
+    row("sustained", "errors", str(errors), "", "0", errors == 0)
+    for line in (trades.errors + baseline.errors)[:5]:
+        print(f"    {line}")
+    row(
+        "sustained",
+        "ledger exact (teams)",
+        f"{ledger.teams - len(ledger.wrong)}/{ledger.teams}",
+        "",
+        "all",
+        not ledger.wrong,
+    )
+
+
+# Fan-out
+
+
+def scenario_fanout(quick: bool) -> None:
+    clients, changes = (300, 10) if quick else (1000, 20)
+    print(f"\nFan-out: {clients} WebSocket clients, {changes} price changes (baseline: a bare `websockets` broadcast)")
+    stocks = fresh_event(1)
+    token = data.admin_token()
+    ticker = stocks[0].ticker
+
+    async def ours() -> dict:
+        with Cluster("daphne", ENV) as cluster:
+            base = cluster.base(0)
+            async with aiohttp.ClientSession(headers={"Authorization": f"Token {token}"}) as admin:
+
+                async def change(k: int) -> str:
+                    price = f"{100 + k}.25"
+                    async with admin.patch(
+                        f"{base}/api/admin/companies/{ticker}", json={"current_price": price}
+                    ) as response:
+                        await response.read()
+                        if response.status != 200:
+                            raise RuntimeError(f"price change answered {response.status}")
+                    return price
+
+                def mark_of(event: dict) -> str | None:
+                    return event["data"]["price"] if event.get("type") == "price" else None
+
+                url = f"ws://127.0.0.1:{cluster.servers[0].port}/api/ws?token={OVERLAY_TOKEN}"
+                return await fan_out(url, clients, changes, change, mark_of)
+
+    async def baseline() -> dict:
+        import websockets
+
+        with Cluster("ws-baseline", ENV) as cluster:
+            port = cluster.servers[0].port
+            async with websockets.connect(f"ws://127.0.0.1:{port}/publish") as publisher:
+
+                async def change(k: int) -> str:
+                    price = f"{100 + k}.25"
+                    await publisher.send(json.dumps({"type": "price", "data": {"ticker": ticker, "price": price}}))
+                    return price
+
+                def mark_of(event: dict) -> str | None:
+                    return event["data"]["price"] if event.get("type") == "price" else None
+
+                return await fan_out(f"ws://127.0.0.1:{port}/", clients, changes, change, mark_of)
+
+    base = asyncio.run(baseline())
+    got = asyncio.run(ours())
+    row("fan-out", "p50 delivery", ms(got["p50"]), ms(base["p50"]))
+    ok = got["p99"] <= 3 * base["p99"] and got["p99"] < 200
+    row("fan-out", "p99 delivery", ms(got["p99"]), ms(base["p99"]), "≤ 3× baseline, < 200 ms", ok)
+    row("fan-out", "max delivery", ms(got["max"]), ms(base["max"]))
+    row("fan-out", "messages lost", str(got["lost"]), str(base["lost"]), "0", got["lost"] == 0)
+
+
+# Import
+
+
+def workbook(rows: list[dict]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Teams")
+    headers = list(rows[0])
+    sheet.append(headers)
+    for values in rows:
+        sheet.append([values[name] for name in headers])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def scenario_import(quick: bool) -> None:
+    new_rows, update_rows = (200, 2000) if quick else (1000, 10000)
+    print(f"\nImport: {new_rows} new teams with generated passwords; {update_rows} rows updating teams")
+    fresh_event(1)
+    token = data.admin_token()
+    new_sheet = workbook(
+        [
+            {"email": f"new{i}@bench.example", "team": f"New team {i:05d}", "school": "Bench High"}
+            for i in range(new_rows)
+        ]
+    )
+
+    # The baseline: the fastest way to hash this many passwords here, all cores busy.
+    passwords = [generate_password() for _ in range(new_rows)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        list(pool.map(make_password, passwords))
+    hashing = time.perf_counter() - started
+
+    async def upload(sheet: bytes, name: str) -> tuple[float, int, dict]:
+        with Cluster("daphne", ENV) as cluster:
+            async with aiohttp.ClientSession(
+                headers={"Authorization": f"Token {token}"}, timeout=aiohttp.ClientTimeout(total=600)
+            ) as admin:
+                form = aiohttp.FormData()
+                form.add_field("file", sheet, filename=name, content_type="application/octet-stream")
+                started = time.perf_counter()
+                async with admin.post(f"{cluster.base(0)}/api/admin/participants/import", data=form) as response:
+                    body = await response.json()
+                    return time.perf_counter() - started, response.status, body
+
+    seconds, status, body = asyncio.run(upload(new_sheet, "teams.xlsx"))
+    created = body.get("created") if status == 200 else body
+    ratio = seconds / hashing
+    row("import", f"{new_rows} new, passwords generated", f"{seconds:.1f} s", f"{hashing:.1f} s hashing")
+    row("import", "import ÷ hashing alone", f"{ratio:.2f}×", "", "≤ 1.3×", ratio <= 1.3 and created == new_rows)
+    if created != new_rows:
+        print(f"    answered {status}: {str(body)[:300]}")
+
+    connections.close_all()
+    data.teams(update_rows, prefix="old")
+    update_sheet = workbook(
+        [
+            {"email": f"old{i}@bench.example", "team": f"Renamed {i:05d}", "school": "Updated School"}
+            for i in range(update_rows)
+        ]
+    )
+    seconds, status, body = asyncio.run(upload(update_sheet, "update.xlsx"))
+    updated = body.get("updated") if status == 200 else None
+    limit = 10.0 * update_rows / 10000
+    row(
+        "import",
+        f"{update_rows} rows updating teams",
+        f"{seconds:.1f} s",
+        "",
+        f"≤ {limit:g} s",
+        seconds <= limit and updated == update_rows,
+    )
+    if updated != update_rows:
+        print(f"    answered {status}: {str(body)[:300]}")
+
+
+# Reads at scale
+
+READERS = 4  # requests in flight at once: a busy moment of teams refreshing their pages
+READ_PATHS = ("/api/leaderboard", "/api/leaderboard?page=40", "/api/portfolio", "/api/companies")
+
+
+def scenario_reads(quick: bool) -> None:
+    team_count, per_team = (500, 20) if quick else (2000, 50)
+    print(f"\nReads at scale: {team_count} teams, 50 companies, {team_count * per_team:,} trades")
+    stocks = fresh_event(50)
+    made = data.teams(team_count)
+    data.open_market()
+    written = data.history([team for team, _ in made], stocks, per_team)
+    tokens = [token for _, token in made]
+    connections.close_all()
+
+    async def go() -> dict:
+        results = {}
+        with Cluster("daphne", ENV) as cluster:
+            readers = await open_teams(cluster.base, tokens[:READERS])
+            try:
+                for path in READ_PATHS:
+                    await reads(readers, tokens, path, 100)  # warm: connections, caches, plans
+                    results[path] = await reads(readers, tokens, path, 1000)
+            finally:
+                await close_teams(readers)
+        return results
+
+    results = asyncio.run(go())
+    row("reads", "trades in the ledger", f"{written:,}")
+    for path, (run, queries) in results.items():
+        constant = len(queries) == 1
+        ok = run.ms(99) <= 50 and constant and not run.errors
+        row("reads", f"{path} p99 (p50)", f"{run.ms(99):.1f} ({run.ms(50):.1f}) ms", "", "≤ 50 ms", ok)
+        row("reads", f"{path} queries/request", ",".join(sorted(queries)), "", "constant", constant)
+
+
+SCENARIOS = {
+    "burst": scenario_burst,
+    "sustained": scenario_sustained,
+    "fanout": scenario_fanout,
+    "import": scenario_import,
+    "reads": scenario_reads,
+    "servers": scenario_servers,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios to run")
+    parser.add_argument("--quick", action="store_true", help="smaller loads, for trying the harness out")
+    args = parser.parse_args()
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(unknown)}")
+
+    started = time.monotonic()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    print(f"Brainstorm benchmark · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · ", end="")
+    print(f"{memory:.0f} GiB · Python {platform.python_version()}", flush=True)
+    data.create_database()
+    for name in chosen:
+        SCENARIOS[name](args.quick)
+        connections.close_all()
+
+    missed = [r for r in ROWS if r.met is False]
+    print(f"\n{'scenario':<10} {'figure':<34} {'measured':>16} {'baseline':>16}  {'target':<24} result")
+    for r in ROWS:
+        result = {True: "met", False: "MISSED", None: ""}[r.met]
+        print(f"{r.scenario:<10} {r.figure:<34} {r.value:>16} {r.baseline:>16}  {r.target:<24} {result}")
+    print(f"\n{len(ROWS) - len(missed)} figures, {len(missed)} missed · {time.monotonic() - started:.0f} s")
+    print(
+        "All targets met." if not missed else "Targets missed: " + "; ".join(f"{r.scenario} {r.figure}" for r in missed)
+    )
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""What the hand-written SQL of the hot paths (trades, ranks) needs to run on PostgreSQL and SQLite
+alike: values passed the way the ORM would pass them, and read back as the ORM would read them."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Model
+
+from market.money import CENT
+
+# SQL for the value of the participant row being updated: its holdings at current prices.
+HOLDINGS_VALUE = (
+    "COALESCE((SELECT SUM(h.quantity * c.current_price) FROM holdings h"
+    " JOIN companies c ON c.id = h.company_id WHERE h.participant_id = participants.id), 0)"
+)
+
+
+def for_update(table: str) -> str:
+    """Lock the rows read from `table` (PostgreSQL; SQLite's IMMEDIATE transactions lock it all)."""
+    return f" FOR UPDATE OF {table}" if connection.vendor == "postgresql" else ""
+
+
+def db_id(model: type[Model], value) -> object:
+    """A primary key as the database takes it (a UUID, or 32 hex digits on SQLite)."""
+    return model._meta.pk.get_db_prep_value(value, connection)
+
+
+def as_uuid(value) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def db_time(value: datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def decimal_of(value, places: Decimal | None = None) -> Decimal:
+    """A NUMERIC read back: Decimal on PostgreSQL; on SQLite an int or a float, which holds the
+    stored decimal to its shortest representation (repr), as the ORM's converter reads it."""
+    if not isinstance(value, Decimal):
+        value = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return value.quantize(places) if places is not None else value
+
+
+def money_of(value) -> Decimal:
+    return decimal_of(value, CENT)
