@@ -167,7 +167,8 @@ def trade(*, participant: Participant, data, key: str | None = None) -> dict:
         expected_price=order.get("expected_price"),
         idempotency_key=key,
     )
-    return TradeResponseSerializer({"transaction": executed, "portfolio": executed.portfolio}).data
+    # TradeResponseSerializer's shape, from the portfolio the trade already serialised for its event.
+    return {"transaction": TransactionSerializer(executed).data, "portfolio": executed.portfolio_data}
 
 
 def trade_once(*, participant: Participant, data, key: str) -> tuple[int, dict, bool]:

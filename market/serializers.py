@@ -3,10 +3,12 @@ from decimal import Decimal
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from rest_framework import serializers
 
 from accounts.models import User
 from brainstorm.serializers import StrictIntegerField, StrictSerializer
+from market import sql
 from market.models import MAX_QUANTITY, TICKER_PATTERN, Company, Participant, TradeType, Transaction
 from market.selectors import company_history
 
@@ -202,10 +204,15 @@ class TradeRequestSerializer(StrictSerializer):
     )
 
     def validate_ticker(self, value: str) -> Company:
-        company = Company.objects.filter(ticker=value.strip().upper()).first()
-        if company is None:
+        # Every order asks this: SQL of its own, a quarter of the ORM's time (docs/performance.md).
+        # The company comes with its id, ticker and name; its other fields load when first read.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, name, ticker FROM companies WHERE ticker = %s", [value.strip().upper()])
+            row = cursor.fetchone()
+        if row is None:
             raise serializers.ValidationError("No company has this ticker.")
-        return company
+        # from_db takes the values in the model's field order: id, name, ticker.
+        return Company.from_db(connection.alias, ["id", "name", "ticker"], [sql.as_uuid(row[0]), row[1], row[2]])
 
 
 class HoldingSerializer(serializers.Serializer):

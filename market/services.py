@@ -459,7 +459,8 @@ def trade_execute(
     idempotency_key: str | None = None,
 ) -> Transaction:
     """Buy or sell at the company's current price, atomically and serialised per team. The
-    returned trade carries `portfolio`: the team's portfolio just after it (selectors.portfolio).
+    returned trade carries `portfolio`, the team's portfolio just after it (selectors.portfolio),
+    and `portfolio_data`, the same as the API shows it (PortfolioSerializer).
 
     The busiest path of the product (every team trades in the seconds after the bell), so it
     speaks SQL itself: seven statements, where the ORM took fourteen and most of the time
@@ -596,8 +597,9 @@ def trade_execute(
         trade.total = total
         # The answer to the team and its `portfolio` event: one read, in this transaction.
         trade.portfolio = selectors.portfolio_of(team, holdings)
+        trade.portfolio_data = payloads.portfolio_data(trade.portfolio)  # as the API and the event show it
         broadcast("trade", payloads.trade(trade, team))
-        broadcast("portfolio", payloads.portfolio_data(trade.portfolio), group=user_group(team.user_id))
+        broadcast("portfolio", trade.portfolio_data, group=user_group(team.user_id))
         leaderboard_changed()
     return trade
 
