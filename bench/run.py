@@ -212,7 +212,7 @@ def scenario_fanout(quick: bool) -> None:
     print(f"\nFan-out: {clients} WebSocket clients, {changes} price changes (baseline: a bare `websockets` broadcast)")
     stocks = fresh_event(1)
     token = data.admin_token()
-    ticker = stocks[0].ticker
+    ticker, company_id = stocks[0].ticker, stocks[0].pk
 
     async def ours() -> dict:
         with Cluster("daphne", ENV) as cluster:
@@ -222,7 +222,7 @@ def scenario_fanout(quick: bool) -> None:
                 async def change(k: int) -> str:
                     price = f"{100 + k}.25"
                     async with admin.patch(
-                        f"{base}/api/admin/companies/{ticker}", json={"current_price": price}
+                        f"{base}/api/admin/companies/{company_id}", json={"current_price": price}
                     ) as response:
                         await response.read()
                         if response.status != 200:

@@ -172,11 +172,20 @@ AUTH_USER_MODEL = "accounts.User"
 REDIS_URL = env.str("REDIS_URL", default="")
 CHANNEL_CAPACITY = env.int("CHANNEL_CAPACITY", default=1000)
 CHANNEL_EXPIRY = env.int("CHANNEL_EXPIRY", default=30)
+# Each server process waits on Redis for its sockets' events in blocking reads of 5 s
+# (channels_redis' BZPOPMIN). redis-py gives up on a read after socket_timeout, 5 s by default
+# since redis-py 8: a quiet market then timed out the read and closed a socket. Reads may take
+# longer than the block; a connection Redis dropped still fails within this many seconds.
+CHANNEL_LAYER_SOCKET_TIMEOUT = env.float("CHANNEL_LAYER_SOCKET_TIMEOUT", default=30.0)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_CAPACITY, "expiry": CHANNEL_EXPIRY},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT}],
+                "capacity": CHANNEL_CAPACITY,
+                "expiry": CHANNEL_EXPIRY,
+            },
         }
     }
 else:

@@ -77,3 +77,23 @@ def test_two_schedulers_at_once_fire_each_item_once(make_company):
     assert not ScheduledPrice.objects.filter(applied_at__isnull=True).exists()
     assert AuditEntry.objects.filter(action="price_set").count() == 20
     assert News.objects.filter(announced_at__isnull=True).count() == 0
+
+
+def test_a_socket_quiet_for_longer_than_the_layers_blocking_read_still_hears_the_next_event(admin_user):
+    # The server waits on Redis in blocking reads of 5 s; with redis-py's default read timeout
+    # (also 5 s since redis-py 8) a quiet market timed the read out and closed the socket.
+    from websockets.sync.client import connect
+
+    key = Token.objects.create(user=admin_user).key
+    with daphne_server(free_port()) as server, connect(f"ws://{server}/api/ws?token={TOKEN}", open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=12)  # nothing happens for more than two blocking reads
+
+        request = urllib.request.Request(
+            f"http://{server}/api/admin/market/open", method="POST", headers={"Authorization": f"Token {key}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        event = json.loads(ws.recv(timeout=5))
+    assert event["type"] == "bell"
