@@ -7,7 +7,7 @@ anything is written: one bad row imports nothing, and the report names every bad
 number in the spreadsheet, the header being row 1), the column and the reason.
 
 Passwords are hashed before the one short transaction that writes, several at a time (Argon2
-takes about a tenth of a second each and leaves the processor to others while it waits).
+takes about 40 ms each here, accounts/hashers.py, and leaves the processor to others while it waits).
 """
 
 import os

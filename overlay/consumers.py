@@ -177,7 +177,10 @@ class MarketConsumer(AsyncWebsocketConsumer):
         if self.ended:
             return
         if self.viewer is not None and self.viewer.may_see(message.get("audience", "all")):
-            await self._send(message["event"])
+            if "text" in message:
+                await self.send(text_data=message["text"])  # serialised once for every socket
+            else:
+                await self._send(message["event"])
 
     async def _send(self, event: dict) -> None:
         await self.send(text_data=json.dumps(event))

@@ -95,7 +95,8 @@ def send_now(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str 
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": event["type"], "event": event, "audience": audience}
+    # The wire text made once here, not once per socket: a price change goes to every screen.
+    message = {"type": event["type"], "event": event, "text": json.dumps(event), "audience": audience}
     loop, outbox = _server_loop, _outbox
     if loop is not None and outbox is not None and loop.is_running():
         try:

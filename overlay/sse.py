@@ -111,7 +111,7 @@ async def _stream(
                     return  # the URL carries the old token: the stream ends
                 continue
             if viewer.may_see(message.get("audience", "all")):
-                yield _frame(message["event"])
+                yield f"data: {message['text']}\n\n" if "text" in message else _frame(message["event"])
     finally:
         # The client went away (Django cancels the stream) or the server stops.
         for group in viewer.groups:

@@ -43,7 +43,29 @@ def test_role_outside_the_two_roles_is_refused_by_the_database(team):
         User.objects.filter(pk=team.user.pk).update(role="superhero")
 
 
-def test_argon2_is_the_production_hasher():
+def test_argon2id_at_owasp_settings_is_the_production_hasher():
+    from argon2 import extract_parameters
+
+    from accounts.hashers import Argon2PasswordHasher
     from brainstorm import settings as production
 
-    assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert production.PASSWORD_HASHERS[0] == "accounts.hashers.Argon2PasswordHasher"
+    encoded = Argon2PasswordHasher().encode("a long team password", Argon2PasswordHasher().salt())
+    parameters = extract_parameters(encoded.removeprefix("argon2"))
+    assert (parameters.type.name, parameters.memory_cost, parameters.time_cost, parameters.parallelism) == (
+        "ID",
+        19456,
+        2,
+        1,
+    )
+    assert Argon2PasswordHasher().verify("a long team password", encoded)
+
+
+def test_a_password_hashed_with_djangos_argon2_settings_still_signs_in_and_is_rehashed():
+    from django.contrib.auth.hashers import Argon2PasswordHasher as DjangoArgon2
+
+    from accounts.hashers import Argon2PasswordHasher
+
+    old = DjangoArgon2().encode("a long team password", DjangoArgon2().salt())
+    assert Argon2PasswordHasher().verify("a long team password", old)
+    assert Argon2PasswordHasher().must_update(old)
