@@ -55,9 +55,11 @@ async def fan_out(
         await asyncio.gather(*(listener.open() for listener in listeners[start : start + 50]))
     await asyncio.sleep(1.0)  # every snapshot delivered before the first change
     sent: dict[str, float] = {}
+    answered: list[float] = []
     for k in range(changes):
         started = time.perf_counter()
         mark = await change(k)
+        answered.append(time.perf_counter() - started)
         sent[mark] = started
         await asyncio.sleep(pause)
     deadline = time.perf_counter() + settle
@@ -76,5 +78,6 @@ async def fan_out(
         "p99": percentile(latencies, 99) * 1000,
         "max": max(latencies, default=float("nan")) * 1000,
         "lost": lost,
+        "change_p50": percentile(answered, 50) * 1000,
         "delivered": len(latencies),
     }

@@ -254,6 +254,7 @@ def scenario_fanout(quick: bool) -> None:
 
     base = asyncio.run(baseline())
     got = asyncio.run(ours())
+    row("fan-out", "change answered, p50", ms(got["change_p50"]), ms(base["change_p50"]))
     row("fan-out", "p50 delivery", ms(got["p50"]), ms(base["p50"]))
     ok = got["p99"] <= 3 * base["p99"] and got["p99"] < 200
     row("fan-out", "p99 delivery", ms(got["p99"]), ms(base["p99"]), "≤ 3× baseline, < 200 ms", ok)

@@ -11,7 +11,7 @@ from django.http.request import split_domain_port, validate_host
 
 from brainstorm.problems import DomainError
 from overlay import payloads, presence
-from overlay.events import connection_ends, envelope, remember_server_loop
+from overlay.events import CONTROL_TYPES, EVENT_TYPES, connection_ends, envelope, remember_server_loop
 from overlay.viewers import (
     OVERLAY,
     OVERLAY_VIEWER,
@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 BELL_ACTIONS = ("start_day", "end_day")
+LAYER_MESSAGES = frozenset(EVENT_TYPES + CONTROL_TYPES) - {"snapshot"}
 MAX_MESSAGE_BYTES = 4096
 
 
@@ -137,6 +138,17 @@ class MarketConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(_ring)(action, self.viewer.user)
         except DomainError as refusal:
             await self._error(refusal.code, refusal.detail)
+
+    async def dispatch(self, message: dict) -> None:
+        # Channels closes stale database connections before every message, by a trip to its one
+        # database thread. Events from the channel layer touch no database (their text is ready):
+        # with a thousand screens those trips, one after another, were most of a price change's
+        # delay (docs/performance.md). Socket messages keep them; database_sync_to_async also
+        # closes stale connections around each call.
+        if message["type"] in LAYER_MESSAGES:
+            await getattr(self, message["type"])(message)
+            return
+        await super().dispatch(message)
 
     # Events from the channel layer: one handler per event type (SPEC §5)
 
