@@ -24,7 +24,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
 from django.http import HttpResponse
 from django.utils import timezone
@@ -35,6 +35,7 @@ from import_export.results import RowResult
 from accounts.models import Role, User
 from accounts.services import user_sign_out_everywhere
 from brainstorm.problems import DomainError
+from market import sql
 from market.models import AuditEntry, CashAdjustment, EventSettings, Participant
 from market.money import money
 from market.resources import SpreadsheetResult, cell_text, header_key
@@ -380,7 +381,13 @@ def _write(rows: list[Row], *, by: User | None, filename: str) -> None:
             updated=0,
             errors=[{"row": row.number, "column": "starting_cash", "message": STARTING_CASH_FIXED} for row in refused],
         )
-    Participant.objects.bulk_update(renamed, ["display_name", "school", "updated_at"], batch_size=500)
+    # One plain UPDATE per team, sent together (psycopg pipelines executemany): bulk_update's CASE
+    # expressions took 8 s to build for 10,000 teams (docs/performance.md).
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE participants SET display_name = %s, school = %s, updated_at = %s WHERE id = %s",
+            [(team.display_name, team.school, sql.db_time(now), sql.db_id(Participant, team.pk)) for team in renamed],
+        )
     Participant.objects.bulk_update(recashed, ["cash", "starting_cash", "portfolio_value"], batch_size=500)
     AuditEntry.objects.bulk_create(entries, batch_size=500)
 
