@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install browser run test lint format migrations-check clean
+.PHONY: install browser run test bench lint format migrations-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,13 @@ browser:
 # DATABASE_URL and REDIS_URL choose the database and channel layer (SQLite and in-memory when unset).
 test: install browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The event-day load on the real server (Daphne, PostgreSQL, Redis on loopback) against baselines
+# measured in the same run: docs/performance.md. Not part of `make test`. BENCH_DATABASE_URL and
+# BENCH_REDIS_URL choose where (a database it drops and creates, and a Redis database it empties).
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
