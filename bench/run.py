@@ -78,6 +78,23 @@ def fresh_event(companies: int) -> list:
     return data.companies(companies)
 
 
+def errors_and_ledger(scenario: str, trades: Run, baseline: Run, ledger: data.Ledger) -> None:
+    errors = len(trades.errors) + len(baseline.errors)
+    row(scenario, "errors", str(errors), "", "0", errors == 0)
+    for line in (trades.errors + baseline.errors)[:5]:
+        print(f"    {line}")
+    row(
+        scenario,
+        "ledger exact (teams)",
+        f"{ledger.teams - len(ledger.wrong)}/{ledger.teams}",
+        "",
+        "all",
+        not ledger.wrong,
+    )
+    for line in ledger.wrong[:5]:
+        print(f"    {line}")
+
+
 # The bell burst
 
 
@@ -127,20 +144,7 @@ def scenario_burst(quick: bool) -> None:
     row("burst", "trades/s ÷ baseline req/s", f"{ratio:.0%}", "", "≥ 35%", ratio >= 0.35)
     row("burst", "p50 latency", ms(trades.ms(50)), ms(baseline.ms(50)))
     row("burst", "p99 latency", ms(trades.ms(99)), ms(baseline.ms(99)), "≤ 250 ms", trades.ms(99) <= 250)
-    errors = len(trades.errors) + len(baseline.errors)
-    row("burst", "errors", str(errors), "", "0", errors == 0)
-    for line in (trades.errors + baseline.errors)[:5]:
-        print(f"    {line}")
-    row(
-        "burst",
-        "ledger exact (teams)",
-        f"{ledger.teams - len(ledger.wrong)}/{ledger.teams}",
-        "",
-        "all",
-        not ledger.wrong,
-    )
-    for line in ledger.wrong[:5]:
-        print(f"    {line}")
+    errors_and_ledger("burst", trades, baseline, ledger)
 
 
 def scenario_servers(quick: bool) -> None:
@@ -193,18 +197,7 @@ def scenario_sustained(quick: bool) -> None:
     row("sustained", "trades/s ÷ baseline req/s", f"{trades.rate / baseline.rate:.0%}")
     row("sustained", "p50 latency", ms(trades.ms(50)), ms(baseline.ms(50)))
     row("sustained", "p99 latency", ms(trades.ms(99)), ms(baseline.ms(99)))
-    errors = len(trades.errors) + len(baseline.errors)
-    row("sustained", "errors", str(errors), "", "0", errors == 0)
-    for line in (trades.errors + baseline.errors)[:5]:
-        print(f"    {line}")
-    row(
-        "sustained",
-        "ledger exact (teams)",
-        f"{ledger.teams - len(ledger.wrong)}/{ledger.teams}",
-        "",
-        "all",
-        not ledger.wrong,
-    )
+    errors_and_ledger("sustained", trades, baseline, ledger)
 
 
 # Fan-out
