@@ -92,3 +92,48 @@ def test_coalescer_never_emits_twice_within_the_interval():
     clock.now += 6
     coalescer.request()  # after cancel: quiet again
     assert calls == [100.0, 111.0]
+
+
+def test_events_sent_from_request_threads_leave_through_the_outbox_in_order():
+    # In a server process a request's thread hands its events to the loop's outbox and goes on;
+    # one task sends them, in the order they were handed over, with their text made once.
+    import asyncio
+    import json
+    import threading
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from overlay import events
+
+    sent_from: set[int] = set()
+
+    async def scenario() -> list[dict]:
+        events.remember_server_loop()
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(events.MARKET_GROUP, channel)
+        group_send = layer.group_send
+
+        async def recorded(group, message):
+            sent_from.add(threading.get_ident())
+            await group_send(group, message)
+
+        layer.group_send = recorded
+
+        def request_thread() -> None:
+            for n in range(30):
+                events.send_now(envelope("price", {"n": n}))
+
+        await asyncio.to_thread(request_thread)
+        received = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(30)]
+        await layer.group_discard(events.MARKET_GROUP, channel)
+        del layer.group_send
+        loop_thread.append(threading.get_ident())
+        return received
+
+    loop_thread: list[int] = []
+    received = async_to_sync(scenario)()
+    assert sent_from == set(loop_thread)  # sent by the loop's task, not by the request's thread
+    assert [message["event"]["data"]["n"] for message in received] == list(range(30))
+    assert all(json.loads(message["text"]) == message["event"] for message in received)
