@@ -10,7 +10,9 @@ would not do: PostgreSQL grants a new share lock on a row even while an update w
 So the closing bell waits for the trades under way and no trade slips in after it; a price
 change waits for trades under way on that company and the next ones fill at the new price;
 trades of different teams on one hot stock run side by side; and one team's trades run one at
-a time on its participant row. SQLite's IMMEDIATE transactions serialise every writer instead.
+a time on its participant row. Every change to a team's holdings (a trade, a reversal) takes its
+participant row first, so a trade reads the holdings without locking them again; a reversal still
+locks its one holding. SQLite's IMMEDIATE transactions serialise every writer instead.
 """
 
 import secrets
