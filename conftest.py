@@ -29,10 +29,10 @@ def _redis_cache_pools_closed():
     # With REDIS_URL the cache is Redis: its connection pools (opened in whatever thread a socket's
     # presence update ran) are closed at the end, not left for the garbage collector to warn about.
     yield
-    from django.core.cache import caches
+    from brainstorm.cache import _clients  # one client per process, whichever context opened it
 
-    for backend in caches.all(initialized_only=True):
-        for pool in getattr(getattr(backend, "_cache", None), "_pools", {}).values():
+    for client in _clients.values():
+        for pool in client._pools.values():
             pool.disconnect()
 
 

@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, User
 from market import services
-from market.models import Company, EventSettings, Holding, Participant, PricePoint, TradingDay, Transaction
+from market.models import Company, EventSettings, Holding, Participant, TradingDay, Transaction
 from market.money import money
 
 STARTING_CASH = Decimal("100000.00")
@@ -177,7 +177,3 @@ def check_ledger(expected_trades: dict[str, int] | None = None) -> Ledger:
             if rows.get(token, 0) != filled or counts.get(token) != filled:
                 wrong.append(f"team {token[:6]}…: told {filled} filled, ledger has {rows.get(token, 0)}")
     return Ledger(teams=len(teams), trades=Transaction.objects.count(), wrong=wrong)
-
-
-def price_history_count() -> int:
-    return PricePoint.objects.count()

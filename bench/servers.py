@@ -2,6 +2,7 @@
 the comparison) on loopback, PostgreSQL and Redis behind, one process per port."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ class Server:
         self.port = free_port()
         self.env = {**os.environ, **env}
         self.process: subprocess.Popen | None = None
+        self.profiled = bool(os.environ.get("BENCH_PROFILE")) and kind != "ws-baseline"
 
     @property
     def base(self) -> str:
@@ -52,7 +54,7 @@ class Server:
         LOGS.mkdir(parents=True, exist_ok=True)
         log = open(LOGS / f"{self.kind}-{self.port}.log", "wb")  # noqa: SIM115 closed with the process
         command = self.command()
-        if os.environ.get("BENCH_PROFILE") and self.kind != "ws-baseline":
+        if self.profiled:
             # Where the server's time goes: a py-spy profile per server process, in bench/logs.
             profile = LOGS / f"{self.kind}-{self.port}.profile.txt"
             command = [
@@ -93,7 +95,8 @@ class Server:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.terminate()
+        # py-spy writes its profile when interrupted, and stops the server with it.
+        self.process.send_signal(signal.SIGINT) if self.profiled else self.process.terminate()
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:

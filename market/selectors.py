@@ -69,10 +69,8 @@ def portfolio(participant: Participant) -> dict:
             "average_cost": holding.average_cost,
             "price": holding.company.current_price,
         }
-        for holding in Holding.objects.filter(participant=team, quantity__gt=0)
-        .select_related("company")
-        .order_by("company__ticker")
-    ]
+        for holding in Holding.objects.filter(participant=team, quantity__gt=0).select_related("company")
+    ]  # portfolio_of puts them in ticker order
     return portfolio_of(team, holdings)
 
 

@@ -22,7 +22,6 @@ from decimal import Decimal
 
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Count, DecimalField, F, Max, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -70,22 +69,18 @@ def _money_field() -> DecimalField:
     return DecimalField(max_digits=18, decimal_places=2)
 
 
-def _portfolio_value(cash) -> Combinable:
-    """SQL for a team's value: `cash` (an expression or an amount) + its holdings at current prices."""
+def revalue(participants: QuerySet) -> int:
+    """Set portfolio_value = cash + holdings at current prices, in one UPDATE (the trade computes
+    the same value in its own SQL: market.sql.HOLDINGS_VALUE)."""
     holdings_value = (
         Holding.objects.filter(participant=OuterRef("pk"))
         .values("participant")
         .annotate(value=Sum(F("quantity") * F("company__current_price"), output_field=_money_field()))
         .values("value")
     )
-    if not isinstance(cash, Combinable):
-        cash = Value(cash, output_field=_money_field())
-    return cash + Coalesce(Subquery(holdings_value), Value(ZERO), output_field=_money_field())
-
-
-def revalue(participants: QuerySet) -> int:
-    """Set portfolio_value = cash + holdings at current prices, in one UPDATE."""
-    return participants.update(portfolio_value=_portfolio_value(F("cash")))
+    return participants.update(
+        portfolio_value=F("cash") + Coalesce(Subquery(holdings_value), Value(ZERO), output_field=_money_field())
+    )
 
 
 # Teams

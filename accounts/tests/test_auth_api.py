@@ -251,3 +251,27 @@ def test_signin_is_throttled(api, team):
     response = api.post("/api/auth/signin", {"email": team.user.email, "password": TEAM_PASSWORD}, format="json")
     assert_problem(response, 429, "throttled")
     assert int(response["Retry-After"]) > 0
+
+
+def test_an_api_token_brings_its_account_and_team_in_one_query(team, django_assert_num_queries):
+    from rest_framework.authtoken.models import Token
+
+    from accounts.authentication import TokenAuthentication
+
+    key = Token.objects.create(user=team.user).key
+    with django_assert_num_queries(1):
+        user, token = TokenAuthentication().authenticate_credentials(key)
+        assert user.participant.display_name == team.display_name
+    assert token.key == key
+
+
+def test_the_token_of_a_deactivated_account_is_refused(team, api):
+    from rest_framework.authtoken.models import Token
+
+    key = Token.objects.create(user=team.user).key
+    team.user.is_active = False
+    team.user.save()
+    response = api.get("/api/portfolio", HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+    assert response.json()["detail"] == "User inactive or deleted."
