@@ -8,7 +8,7 @@ chain. A client that sends its own X-Forwarded-For only adds hops to the left of
 ALLOWED_CIDR (empty: everyone) is enforced on every HTTP path (ClientAddressMiddleware and
 AllowListMiddleware), on SSE (an HTTP path) and on the WebSocket (NetworkGuard, in the Channels
 stack: a socket does not pass through Django's middleware). /api/health stays open for load
-balancers.
+balancers, /metrics for the monitoring (brainstorm.metrics guards it).
 """
 
 import ipaddress
@@ -19,7 +19,9 @@ from django.conf import settings
 from ipware import get_client_ip
 from python_ipware.modern.parsers import split_proxy_chain
 
-OPEN_PATHS = ("/api/health",)
+# The load balancer's probe, and the metrics (guarded by their own token or METRICS_ALLOWED_CIDR:
+# the monitoring network is rarely the venue's).
+OPEN_PATHS = ("/api/health", "/metrics")
 PEER_KEY = "BRAINSTORM_PEER_ADDR"  # the socket's own address, kept beside the client's
 
 
@@ -61,9 +63,14 @@ def client_ip(meta: dict) -> str:
     return found or peer
 
 
+def within(ip: str, networks: Iterable) -> bool:
+    """Whether the address `ip` (text) is in one of `networks`."""
+    return _within(_address(ip), networks)
+
+
 def allowed(ip: str) -> bool:
     networks = settings.ALLOWED_CIDR
-    return not networks or _within(_address(ip), networks)
+    return not networks or within(ip, networks)
 
 
 class ClientAddressMiddleware:

@@ -13,6 +13,8 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from brainstorm.error_tracking import error_tracking_init
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -51,6 +53,9 @@ def _networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
 ALLOWED_CIDR = _networks("ALLOWED_CIDR")
 # X-Forwarded-For is believed only from these proxies.
 TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
+# /metrics (Prometheus) answers `Authorization: Bearer <METRICS_TOKEN>`, or these addresses; else nobody.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_CIDR = _networks("METRICS_ALLOWED_CIDR")
 
 EVENT_TIMEZONE = env.str("EVENT_TIMEZONE", default="Asia/Jakarta")
 EVENT_CURRENCY = env.str("EVENT_CURRENCY", default="")
@@ -97,6 +102,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request id (X-Request-ID), then on the way out the request's log line and
+    # metrics, whatever answered (a refusal below, an error page).
+    "brainstorm.logs.RequestLogMiddleware",
     # First: the client's address (X-Forwarded-For, and X-Forwarded-Proto, only from
     # TRUSTED_PROXIES), before anything asks whether the request is HTTPS or who sent it.
     "brainstorm.network.ClientAddressMiddleware",
@@ -307,6 +315,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# The hot public reads (companies, news, leaderboard, market) from the cache, renewed by every change
+# (brainstorm.read_cache). Only a shared cache hears the scheduler's changes: on with REDIS_URL.
+READ_CACHE = env.bool("READ_CACHE", default=bool(REDIS_URL))
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -338,15 +350,47 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]  # the load balancer probes over plain HTTP
+    # The load balancer and the monitoring reach the server directly, over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 
+# Logs on stdout. JSON, one object a line, in production (brainstorm.logs); plain text while
+# developing. LOG_FORMAT (json or text) overrides.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "brainstorm.logs.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "brainstorm.logs.JsonLogFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "filters": ["request"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # A refusal (4xx) is in the request's own line already; server errors still come with
+        # their traceback and request id.
+        "django.request": {"level": "ERROR"},
+    },
 }
+
+# Error tracking (Sentry), only with a DSN; no personal data in reports unless asked for.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+SENTRY_SEND_PII = env.bool("SENTRY_SEND_PII", default=False)
+SENTRY_ENABLED = error_tracking_init(
+    dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=SENTRY_RELEASE, send_default_pii=SENTRY_SEND_PII
+)

@@ -18,6 +18,10 @@ from brainstorm.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# Every read the suite makes goes through the read cache (one process: its own memory is enough),
+# so a change that forgets to renew what it changed fails the test that reads it back.
+READ_CACHE = True
+
 # Serve static files from the app folders: tests never run collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from import_export.admin import ExportMixin, ImportExportMixin, ImportMixin
 
 from accounts.models import Role, User
+from brainstorm.read_cache import AREAS, reads_changed
 from market.imports import ParticipantImportResource, credentials_keep, credentials_pending, credentials_take
 from market.models import (
     AuditEntry,
@@ -83,12 +84,14 @@ class AuditedAdmin(admin.ModelAdmin):
         elif fields:
             new = {field: getattr(obj, field) for field in fields}
             audit(by=request.user, action=f"{name}_update", target=f"{name}:{obj.pk}", old=before or {}, new=new)
+        reads_changed(*AREAS)  # a hand edit (a day's schedule, say) may show in any of them
 
     @transaction.atomic
     def delete_model(self, request, obj):
         name = type(obj)._meta.model_name
         audit(by=request.user, action=f"{name}_delete", target=f"{name}:{obj.pk}", old={"repr": str(obj)})
         super().delete_model(request, obj)
+        reads_changed(*AREAS)
 
     @transaction.atomic
     def delete_queryset(self, request, queryset):
@@ -96,6 +99,7 @@ class AuditedAdmin(admin.ModelAdmin):
             name = type(obj)._meta.model_name
             audit(by=request.user, action=f"{name}_delete", target=f"{name}:{obj.pk}", old={"repr": str(obj)})
         super().delete_queryset(request, queryset)
+        reads_changed(*AREAS)
 
 
 @admin.register(EventSettings)

@@ -19,10 +19,12 @@ from rest_framework.views import APIView
 
 from accounts.models import Role, User
 from accounts.permissions import IsAdmin, IsParticipant
+from brainstorm import metrics
 from brainstorm.problems import PROBLEM_CONTENT_TYPE, DomainError
+from brainstorm.read_cache import page_key, read_cached, reads_changed
 from brainstorm.serializers import StrictSerializer
 from market import selectors, services
-from market.errors import CompanyHasTrades, LeaderboardHidden
+from market.errors import CompanyHasTrades, IdempotencyKeyReused, LeaderboardHidden
 from market.idempotency import MAX_KEY_LENGTH, fingerprint, idempotent_call
 from market.models import TICKER_PATTERN, Company, EventSettings, Participant, TradeType, Transaction
 from market.resources import CellError, parse_bool
@@ -44,6 +46,7 @@ from market.serializers import (
     TransactionSerializer,
 )
 from market.spreadsheets import XLSX_CONTENT_TYPE, SpreadsheetRefused
+from overlay import payloads
 
 TICKER_IN_URL = r"[A-Za-z0-9.]{1,10}"
 IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}$")
@@ -51,6 +54,12 @@ IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}$")
 
 class TradeThrottle(UserRateThrottle):
     scope = "trades"
+
+    def allow_request(self, request, view) -> bool:
+        allowed = super().allow_request(request, view)
+        if not allowed:
+            metrics.trade_refused("throttled")
+        return allowed
 
 
 # Reads for everyone signed in
@@ -68,13 +77,25 @@ class CompanyViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return get_object_or_404(Company, ticker=self.kwargs["ticker"].upper())
 
+    def list(self, request, *args, **kwargs):
+        key = page_key(request)
+        if key is None:
+            return super().list(request, *args, **kwargs)
+        return Response(read_cached("companies", key, lambda: super(CompanyViewSet, self).list(request).data))
+
+    def retrieve(self, request, *args, **kwargs):
+        ticker = self.kwargs["ticker"].upper()
+        return Response(
+            read_cached("companies", f"detail:{ticker}", lambda: super(CompanyViewSet, self).retrieve(request).data)
+        )
+
 
 class MarketView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(responses=MarketSerializer, tags=["market"])
     def get(self, request):
-        return Response(MarketSerializer(selectors.market_state()).data)
+        return Response(read_cached("market", "state", payloads.market))
 
 
 class LeaderboardView(GenericAPIView):
@@ -88,6 +109,12 @@ class LeaderboardView(GenericAPIView):
     def get(self, request):
         if not request.user.is_staff and not EventSettings.load().leaderboard_visible:
             raise LeaderboardHidden("The organisers have hidden the leaderboard for now.")
+        key = page_key(request)
+        if key is None:
+            return self._page()
+        return Response(read_cached("leaderboard", key, lambda: self._page().data))
+
+    def _page(self) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         entries = [selectors.leaderboard_entry(team) for team in page]
         return self.get_paginated_response(LeaderboardEntrySerializer(entries, many=True).data)
@@ -143,6 +170,7 @@ class TransactionsView(GenericAPIView):
         if key is None:
             return Response(trade(participant=participant, data=data), status=status.HTTP_201_CREATED)
         if not IDEMPOTENCY_KEY.match(key):
+            metrics.trade_refused("validation_error")
             raise serializers.ValidationError(
                 {"Idempotency-Key": [f"Use 1 to {MAX_KEY_LENGTH} visible ASCII characters."]}
             )
@@ -155,18 +183,26 @@ class TransactionsView(GenericAPIView):
 
 
 def trade(*, participant: Participant, data, key: str | None = None) -> dict:
-    """Validate an order, execute it, and answer `{transaction, portfolio}`; refusals raise."""
+    """Validate an order, execute it, and answer `{transaction, portfolio}`; refusals raise
+    (and are counted by code: the page's orders come here too)."""
     request = TradeRequestSerializer(data=data)
-    request.is_valid(raise_exception=True)
-    order = request.validated_data
-    executed = services.trade_execute(
-        participant=participant,
-        company=order["ticker"],
-        side=order["type"],
-        quantity=order["quantity"],
-        expected_price=order.get("expected_price"),
-        idempotency_key=key,
-    )
+    try:
+        request.is_valid(raise_exception=True)
+        order = request.validated_data
+        executed = services.trade_execute(
+            participant=participant,
+            company=order["ticker"],
+            side=order["type"],
+            quantity=order["quantity"],
+            expected_price=order.get("expected_price"),
+            idempotency_key=key,
+        )
+    except serializers.ValidationError:
+        metrics.trade_refused("validation_error")
+        raise
+    except DomainError as refusal:
+        metrics.trade_refused(refusal.code)
+        raise
     # TradeResponseSerializer's shape, from the portfolio the trade already serialised for its event.
     return {"transaction": TransactionSerializer(executed).data, "portfolio": executed.portfolio_data}
 
@@ -181,7 +217,11 @@ def trade_once(*, participant: Participant, data, key: str) -> tuple[int, dict, 
         except DomainError as refusal:
             return refusal.status, refusal.as_problem()
 
-    return idempotent_call(participant=participant, key=key, fingerprint=fingerprint(data), call=call)
+    try:
+        return idempotent_call(participant=participant, key=key, fingerprint=fingerprint(data), call=call)
+    except IdempotencyKeyReused as refusal:
+        metrics.trade_refused(refusal.code)
+        raise
 
 
 # Organisers
@@ -209,6 +249,7 @@ class AdminCompanyViewSet(viewsets.ModelViewSet):
             with transaction.atomic():
                 services.audit(by=self.request.user, action="company_delete", target=f"company:{instance.ticker}")
                 instance.delete()
+                reads_changed("companies")
         except ProtectedError as exc:
             raise CompanyHasTrades(
                 f"{instance.ticker} has been traded or held; deactivate it instead (is_active false)."
@@ -276,6 +317,7 @@ class AdminParticipantViewSet(viewsets.ModelViewSet):
                 display_name=instance.display_name,
             )
             instance.user.delete()  # the team goes with its account
+            reads_changed("leaderboard")
 
     @extend_schema(request=CashAdjustmentSerializer, responses=AdminParticipantSerializer)
     @action(detail=True, methods=["post"], url_path="adjust-cash")

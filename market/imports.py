@@ -34,7 +34,9 @@ from import_export.results import RowResult
 
 from accounts.models import Role, User
 from accounts.services import user_sign_out_everywhere
+from brainstorm.logs import activity
 from brainstorm.problems import DomainError
+from brainstorm.read_cache import reads_changed
 from market import sql
 from market.models import AuditEntry, CashAdjustment, EventSettings, Participant
 from market.money import money
@@ -409,6 +411,17 @@ def _write(rows: list[Row], *, by: User | None, filename: str) -> None:
         updated=len(updates),
         passwords_set=sum(bool(row.password) for row in rows),
         new_teams=[{"email": row.email, "display_name": row.display_name} for row in new_rows][:1000],
+    )
+    reads_changed("leaderboard")
+    activity(
+        "import",
+        f"participants imported from {filename or 'a file'}: {len(new_rows)} new, {len(updates)} updated",
+        kind="participants",
+        filename=filename[:200],
+        created=len(new_rows),
+        updated=len(updates),
+        passwords_set=sum(bool(row.password) for row in rows),
+        by_user_id=by and by.pk,
     )
     leaderboard_changed()
 

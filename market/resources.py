@@ -27,9 +27,10 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from import_export import resources, widgets
 from import_export.fields import Field
-from import_export.results import Result
+from import_export.results import Result, RowResult
 
 from accounts.models import User
+from brainstorm.logs import activity
 from brainstorm.problems import DomainError
 from market import selectors
 from market.models import TICKER_PATTERN, Company, Participant, Transaction
@@ -294,6 +295,17 @@ class SpreadsheetResource(NativeExportMixin, resources.ModelResource):
                 error.number = row.number
         for column, message in self._file_problems:
             result.append_invalid_row(1, {}, ValidationError({column or NON_FIELD_ERRORS: [message]}))
+        if not (kwargs.get("dry_run", True) or result.has_errors() or result.has_validation_errors()):
+            user = kwargs.get("user")
+            totals = {kind: count for kind, count in result.totals.items() if count}
+            activity(
+                "import",
+                f"{self._meta.model._meta.verbose_name_plural} imported: {totals}",
+                kind=self._meta.model._meta.model_name,
+                created=result.totals.get(RowResult.IMPORT_TYPE_NEW, 0),
+                updated=result.totals.get(RowResult.IMPORT_TYPE_UPDATE, 0),
+                by_user_id=user.pk if user is not None else None,
+            )  # written once the import commits; a preview rolls back and writes nothing
         super().after_import(dataset, result, **kwargs)
 
     def _spreadsheet_row(self, position: int | None) -> int | None:

@@ -26,7 +26,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from brainstorm import metrics
+from brainstorm.logs import activity
 from brainstorm.problems import InvalidInput
+from brainstorm.read_cache import reads_changed
 from market import selectors, sql
 from market.errors import (
     CompanyInactive,
@@ -112,6 +115,7 @@ def participant_create(
         starting_cash=cash,
         portfolio_value=cash,
     )
+    reads_changed("leaderboard")
     if by is not None:
         new = {"email": user.email, "display_name": display_name, "school": school, "starting_cash": cash}
         audit(by=by, action="participant_create", target=_team(team), new=new)
@@ -138,6 +142,7 @@ def participant_rename(*, participant: Participant, display_name: str, school: s
                 )
     except IntegrityError as exc:  # a concurrent rename took the name first
         raise InvalidInput("This team name is taken.", errors={"display_name": ["This team name is taken."]}) from exc
+    reads_changed("leaderboard")
     leaderboard_changed()
     participant.display_name, participant.school = display_name, school
     return participant
@@ -178,6 +183,7 @@ def cash_adjust(*, participant: Participant, amount: Decimal, reason: str, by: U
         old={"cash": locked.cash},
         new={"cash": new_cash},
     )
+    reads_changed("leaderboard")
     broadcast("portfolio", payloads.portfolio(locked), group=user_group(locked.user_id))
     leaderboard_changed()
     return adjustment
@@ -279,6 +285,8 @@ def market_open(*, by: User | None, day_number: int | None = None, now: datetime
             day.opened_at = now
             day.save()
             audit(by=by, action="market_open", target=f"day:{day.number}")
+            reads_changed("market", "companies")  # a company's chart starts the day
+            activity("bell", f"day {day.number} opened", action="start_day", day=day.number, by_user_id=by and by.pk)
             broadcast("bell", {"action": "start_day", "day": day.number, "market": payloads.market()})
     except IntegrityError as exc:  # a concurrent bell on a database without row locks
         raise MarketAlreadyOpen("Day is already open.") from exc
@@ -310,6 +318,8 @@ def market_close(*, by: User | None, day_number: int | None = None, now: datetim
         batch_size=1000,
     )
     audit(by=by, action="market_close", target=f"day:{day.number}")
+    reads_changed("market", "companies")  # closes became previous prices
+    activity("bell", f"day {day.number} closed", action="end_day", day=day.number, by_user_id=by and by.pk)
     companies = [payloads.company(company) for company in Company.objects.order_by("ticker")]
     broadcast("bell", {"action": "end_day", "day": day.number, "market": payloads.market(), "companies": companies})
     return day
@@ -352,6 +362,8 @@ def company_create(
     )
     PricePoint.objects.create(company=company, price=price, at=company.created_at, day=current_day_number())
     audit(by=by, action="company_create", target=f"company:{ticker}", price=str(price))
+    reads_changed("companies")
+    activity("price", f"{ticker} listed at {price}", ticker=ticker, price=price, by_user_id=by and by.pk)
     broadcast("price", payloads.price(company))
     return company
 
@@ -375,6 +387,7 @@ def company_update(*, company: Company, by: User | None, **changes) -> Company:
     audit(
         by=by, action="company_update", target=f"company:{company.ticker}", old=old, new=dict(sorted(changes.items()))
     )
+    reads_changed("companies")
     broadcast("price", payloads.price(company))
     return company
 
@@ -421,6 +434,16 @@ def price_set(
             "At this price a team's value would be too large to record.", errors={"current_price": ["Too large."]}
         ) from exc
     audit(by=by, action="price_set", target=f"company:{locked.ticker}", old=str(old), new=str(price))
+    reads_changed("companies", "leaderboard")
+    activity(
+        "price",
+        f"{locked.ticker} {old} -> {price}",
+        ticker=locked.ticker,
+        old_price=old,
+        price=price,
+        holders=len(holder_ids),
+        by_user_id=by and by.pk,
+    )
     broadcast("price", payloads.price(locked))
     leaderboard_changed()
     return locked
@@ -595,10 +618,32 @@ def trade_execute(
         # The answer to the team and its `portfolio` event: one read, in this transaction.
         trade.portfolio = selectors.portfolio_of(team, holdings)
         trade.portfolio_data = payloads.portfolio_data(trade.portfolio)  # as the API and the event show it
+        reads_changed("leaderboard")
+        _trade_done(trade, team)
         broadcast("trade", payloads.trade(trade, team))
         broadcast("portfolio", trade.portfolio_data, group=user_group(team.user_id))
         leaderboard_changed()
     return trade
+
+
+def _trade_done(trade: Transaction, team: Participant) -> None:
+    """Once the trade commits: its log line and its count."""
+    activity(
+        "trade",
+        f"{trade.type} {trade.quantity} {trade.company.ticker} at {trade.price}",
+        trade_id=trade.pk,
+        participant_id=team.pk,
+        user_id=team.user_id,
+        ticker=trade.company.ticker,
+        side=trade.type,
+        quantity=trade.quantity,
+        price=trade.price,
+        fee=trade.fee,
+        day=trade.day,
+        cash_after=team.cash,
+    )
+    side = str(trade.type)
+    transaction.on_commit(lambda: metrics.TRADES_EXECUTED.labels(side).inc(), robust=True)
 
 
 def _replayed_average_cost(*, participant_id, company_id) -> Decimal:
@@ -713,6 +758,7 @@ def trade_reverse(*, trade: Transaction, by: User | None, reason: str) -> Transa
             holding_before=held,
             holding_after=held_after,
         )
+        reads_changed("leaderboard")
         broadcast("portfolio", payloads.portfolio(team), group=user_group(team.user_id))
         leaderboard_changed()
     return Transaction.objects.select_related("company", "participant", "reversed_by").get(pk=trade.pk)

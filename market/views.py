@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.exceptions import ValidationError
 
 from accounts.decorators import team_required
+from brainstorm import metrics
 from brainstorm.problems import DomainError
 from market import selectors
 from market.api import IDEMPOTENCY_KEY, TradeThrottle, trade_once
@@ -137,6 +138,7 @@ def trade(request: HttpRequest) -> HttpResponse:
         return _trade_page(request, values=values, refusal=refusal, status=429)
     key = request.POST.get("key", "")
     if not IDEMPOTENCY_KEY.match(key):
+        metrics.trade_refused("validation_error")
         refusal = "The order form was incomplete; check it and place the order again."
         return _trade_page(request, values=values, refusal=refusal, status=400)
     try:

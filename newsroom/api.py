@@ -1,7 +1,10 @@
 from rest_framework import viewsets
+from rest_framework.response import Response
 
 from accounts.permissions import IsAdmin, IsParticipantOrAdmin
+from brainstorm.read_cache import page_key, read_cached
 from newsroom.models import News
+from newsroom.selectors import feed_seconds
 from newsroom.serializers import AdminNewsSerializer, NewsSerializer
 from newsroom.services import news_create, news_delete, news_update
 
@@ -14,6 +17,13 @@ class NewsViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return News.objects.feed()
+
+    def list(self, request, *args, **kwargs):
+        key = page_key(request)
+        if key is None:
+            return super().list(request, *args, **kwargs)
+        build = lambda: super(NewsViewSet, self).list(request).data  # noqa: E731
+        return Response(read_cached("news", key, build, seconds=feed_seconds))
 
 
 class AdminNewsViewSet(viewsets.ModelViewSet):

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from brainstorm.read_cache import reads_changed
 from market.services import audit
 from newsroom.models import News
 from overlay import payloads
@@ -15,12 +16,14 @@ def _announce_if_due(news: News, now: datetime) -> None:
     if news.announced_at is None and news.published_at is not None and news.published_at <= now:
         News.objects.filter(pk=news.pk).update(announced_at=now)
         news.announced_at = now
+        reads_changed("news")
         broadcast("news", payloads.news(news))
 
 
 @transaction.atomic
 def news_create(*, by: User | None, title: str, content: str, published_at: datetime | None = None) -> News:
     news = News.objects.create(title=title, content=content, published_at=published_at, created_by=by)
+    reads_changed("news")
     audit(by=by, action="news_create", target=f"news:{news.pk}", status=news.status)
     _announce_if_due(news, timezone.now())
     return news
@@ -40,6 +43,7 @@ def news_update(*, news: News, by: User | None, **changes) -> News:
     if news.published_at is None or news.published_at > now:
         news.announced_at = None  # back to draft or scheduled: it will be announced when public
     news.save()
+    reads_changed("news")
     audit(
         by=by,
         action="news_update",
@@ -56,6 +60,7 @@ def news_update(*, news: News, by: User | None, **changes) -> News:
 def news_delete(*, news: News, by: User | None) -> None:
     audit(by=by, action="news_delete", target=f"news:{news.pk}", title=news.title)
     news.delete()
+    reads_changed("news")
 
 
 def news_announce_due(*, now: datetime | None = None) -> list[News]:

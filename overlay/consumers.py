@@ -9,6 +9,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
+from brainstorm import metrics
 from brainstorm.problems import DomainError
 from overlay import payloads, presence
 from overlay.events import CONTROL_TYPES, EVENT_TYPES, connection_ends, envelope, remember_server_loop
@@ -48,11 +49,14 @@ class MarketConsumer(AsyncWebsocketConsumer):
     viewer: Viewer | None = None
     ended = False
     present_as = None  # the team's user id while this socket counts it online (overlay.presence)
+    counted = False  # in the open-connections gauge (brainstorm.metrics)
 
     async def connect(self) -> None:
         remember_server_loop()
         # Accept first: a close code (4401/4403) can only reach the client on an open socket.
         await self.accept()
+        metrics.LIVE_CONNECTIONS.labels("websocket").inc()
+        self.counted = True
         viewer, refusal = await self._authenticate()
         if viewer is None:
             await self.close(code=refusal)
@@ -96,6 +100,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
         return payloads.snapshot(include_leaderboard=visible)
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            metrics.LIVE_CONNECTIONS.labels("websocket").dec()
         if self.present_as is not None:
             user_id, self.present_as = self.present_as, None
             await presence.socket_closed(user_id)

@@ -22,6 +22,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
+from brainstorm import metrics
+
 logger = logging.getLogger(__name__)
 
 MARKET_GROUP = "market"  # every connection: overlays, teams, organisers
@@ -78,6 +80,7 @@ async def _deliver(outbox: asyncio.Queue) -> None:
         try:
             await asyncio.wait_for(layer.group_send(group, message), SEND_TIMEOUT)
         except Exception:  # the change is committed; a dead layer loses the event, not the server
+            metrics.EVENTS_FAILED.labels(message["type"]).inc()
             logger.exception("broadcast of %s to %s failed", message["type"], group)
 
 
@@ -85,6 +88,7 @@ def _enqueue(outbox: asyncio.Queue, group: str, message: dict) -> None:
     try:
         outbox.put_nowait((group, message))
     except asyncio.QueueFull:
+        metrics.EVENTS_FAILED.labels(message["type"]).inc()
         logger.error("event outbox full: %s to %s dropped", message["type"], group)
 
 
@@ -95,6 +99,7 @@ def send_now(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str 
     layer = get_channel_layer()
     if layer is None:
         return
+    metrics.EVENTS_BROADCAST.labels(event["type"]).inc()
     # The wire text made once here, not once per socket: a price change goes to every screen.
     message = {"type": event["type"], "event": event, "text": json.dumps(event), "audience": audience}
     loop, outbox = _server_loop, _outbox
@@ -111,6 +116,7 @@ def send_now(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str 
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception:  # the change is committed; a dead layer must not turn it into an error
+        metrics.EVENTS_FAILED.labels(event["type"]).inc()
         logger.exception("broadcast of %s to %s failed", event["type"], group)
 
 

@@ -2,10 +2,12 @@
 
 from typing import Any
 
+from brainstorm.read_cache import read_cached
 from market import selectors
 from market.models import Company, EventSettings, Participant, Transaction
 from market.serializers import CompanySerializer, LeaderboardEntrySerializer, MarketSerializer, PortfolioSerializer
 from newsroom.models import News
+from newsroom.selectors import feed_seconds
 from newsroom.serializers import NewsSerializer
 
 LEADERBOARD_TOP = 10
@@ -55,15 +57,22 @@ def leaderboard_top(limit: int = LEADERBOARD_TOP) -> list[dict[str, Any]]:
 
 
 def snapshot(*, include_leaderboard: bool = True) -> dict[str, Any]:
-    """Everything a screen needs to draw itself from nothing."""
-    companies = Company.objects.order_by("ticker")
-    latest = News.objects.feed()[:SNAPSHOT_NEWS]
+    """Everything a screen needs to draw itself from nothing (each part from the read cache: a
+    server restart reconnects every screen at once)."""
     return {
-        "market": market(),
-        "companies": list(CompanySerializer(companies, many=True).data),
-        "leaderboard": leaderboard_top() if include_leaderboard else [],
-        "news": list(NewsSerializer(latest, many=True).data),
+        "market": read_cached("market", "state", market),
+        "companies": read_cached("companies", "snapshot", _all_companies),
+        "leaderboard": read_cached("leaderboard", "top", leaderboard_top) if include_leaderboard else [],
+        "news": read_cached("news", "latest", _latest_news, seconds=feed_seconds),
     }
+
+
+def _all_companies() -> list[dict[str, Any]]:
+    return list(CompanySerializer(Company.objects.order_by("ticker"), many=True).data)
+
+
+def _latest_news() -> list[dict[str, Any]]:
+    return list(NewsSerializer(News.objects.feed()[:SNAPSHOT_NEWS], many=True).data)
 
 
 def leaderboard_visible_to_teams() -> bool:

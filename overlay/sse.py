@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from brainstorm import metrics
 from brainstorm.problems import problem_response
 from overlay import payloads
 from overlay.events import connection_ends, envelope, remember_server_loop
@@ -92,6 +93,7 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
 async def _stream(
     layer, channel: str, viewer: Viewer, snapshot: dict, *, session_key: str | None, by_token: bool
 ) -> AsyncIterator[str]:
+    metrics.LIVE_CONNECTIONS.labels("sse").inc()
     try:
         yield _frame(snapshot)
         while True:
@@ -113,6 +115,7 @@ async def _stream(
             if viewer.may_see(message.get("audience", "all")):
                 yield f"data: {message['text']}\n\n" if "text" in message else _frame(message["event"])
     finally:
+        metrics.LIVE_CONNECTIONS.labels("sse").dec()
         # The client went away (Django cancels the stream) or the server stops.
         for group in viewer.groups:
             await layer.group_discard(group, channel)

@@ -7,14 +7,15 @@ from newsroom.models import News
 pytestmark = pytest.mark.django_db
 
 
-def test_admin_writes_a_draft_then_publishes_it(admin_api, team_api):
+def test_admin_writes_a_draft_then_publishes_it(admin_api, team_api, django_capture_on_commit_callbacks):
     draft = admin_api.post("/api/admin/news", {"title": "Rates cut", "content": "The bank cut rates."}, format="json")
     assert draft.status_code == 201
     assert draft.json()["status"] == "draft"
     assert team_api.get("/api/news").json()["count"] == 0
 
     now = timezone.now().isoformat()
-    published = admin_api.patch(f"/api/admin/news/{draft.json()['id']}", {"published_at": now}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):  # the request commits, as on the server
+        published = admin_api.patch(f"/api/admin/news/{draft.json()['id']}", {"published_at": now}, format="json")
 
     assert published.json()["status"] == "published"
     assert [n["title"] for n in team_api.get("/api/news").json()["results"]] == ["Rates cut"]

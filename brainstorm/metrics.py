@@ -1,0 +1,169 @@
+"""Prometheus metrics at `/metrics`: what the person on call watches on event day.
+
+Counters and gauges live in this server process (prometheus_client's default registry, with its
+process and Python collectors); scrape every server process (each replica) as its own target. What
+the database knows (scheduler lag) and the pool's state are read when scraped.
+
+`/metrics` answers only a request with `Authorization: Bearer <METRICS_TOKEN>` or from an address
+in METRICS_ALLOWED_CIDR; with neither set, nobody.
+"""
+
+import hmac
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+logger = logging.getLogger(__name__)
+
+REQUESTS = Counter(
+    "brainstorm_http_requests",
+    "HTTP requests answered, by route (URL name), method and status.",
+    ["route", "method", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "brainstorm_http_request_duration_seconds",
+    "Time to answer an HTTP request (to the first byte of a stream), by route and method.",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+TRADES_EXECUTED = Counter("brainstorm_trades_executed", "Trades executed, by side (buy, sell).", ["side"])
+TRADES_REFUSED = Counter("brainstorm_trades_refused", "Orders refused, by problem code.", ["code"])
+LIVE_CONNECTIONS = Gauge(
+    "brainstorm_live_connections", "Live connections open in this process, by kind (websocket, sse).", ["kind"]
+)
+EVENTS_BROADCAST = Counter("brainstorm_events_broadcast", "Live events handed to the channel layer, by type.", ["type"])
+EVENTS_FAILED = Counter(
+    "brainstorm_events_failed",
+    "Live events the channel layer did not take (layer down, or this process' outbox full), by type.",
+    ["type"],
+)
+
+SCHEDULER_TICK_KEY = "scheduler:last-tick"  # in the cache: shared with the scheduler process on Redis
+
+
+def trade_refused(code: str) -> None:
+    TRADES_REFUSED.labels(code).inc()
+
+
+def request_done(*, route: str, method: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(route, method, str(status)).inc()
+    REQUEST_SECONDS.labels(route, method).observe(seconds)
+
+
+def scheduler_ticked() -> None:
+    """The scheduler finished a tick: /metrics reports how long ago (stalled scheduler = growing)."""
+    try:
+        cache.set(SCHEDULER_TICK_KEY, time.time(), None)
+    except Exception:  # a cache that is down must not stop the scheduler
+        logger.warning("could not record the scheduler's tick", exc_info=True)
+
+
+def scheduler_lag(now=None) -> float:
+    """Seconds the oldest due-but-not-fired item (price change, news, bell) has waited; 0 if none."""
+    from market.models import ScheduledPrice, TradingDay
+    from newsroom.models import News
+
+    now = now or timezone.now()
+    due = [
+        ScheduledPrice.objects.filter(applied_at__isnull=True, at__lte=now).order_by("at").values_list("at").first(),
+        News.objects.filter(announced_at__isnull=True, published_at__lte=now)
+        .order_by("published_at")
+        .values_list("published_at")
+        .first(),
+        TradingDay.objects.filter(opened_at__isnull=True, scheduled_open_at__lte=now)
+        .exclude(scheduled_close_at__lte=now)  # a whole session missed is skipped, not late
+        .order_by("scheduled_open_at")
+        .values_list("scheduled_open_at")
+        .first(),
+        TradingDay.objects.filter(opened_at__isnull=False, closed_at__isnull=True, scheduled_close_at__lte=now)
+        .order_by("scheduled_close_at")
+        .values_list("scheduled_close_at")
+        .first(),
+    ]
+    oldest = min((row[0] for row in due if row is not None), default=None)
+    return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+
+
+class ScrapeTimeCollector(Collector):
+    """Values read when /metrics is scraped: scheduler lag and heartbeat, the database pool."""
+
+    def collect(self):
+        try:
+            lag = scheduler_lag()
+        except Exception:  # the database is down: /api/health says so; the other metrics still answer
+            logger.warning("scheduler lag unavailable", exc_info=True)
+        else:
+            yield GaugeMetricFamily(
+                "brainstorm_scheduler_lag_seconds",
+                "How long the oldest scheduled item that is due (price change, news, bell) has waited to fire.",
+                value=lag,
+            )
+        try:
+            last_tick = cache.get(SCHEDULER_TICK_KEY)
+        except Exception:  # a cache that is down: no heartbeat to report
+            logger.warning("scheduler heartbeat unavailable", exc_info=True)
+            last_tick = None
+        if last_tick is not None:
+            yield GaugeMetricFamily(
+                "brainstorm_scheduler_last_tick_age_seconds",
+                "Seconds since the scheduler last finished a tick (grows when no scheduler runs).",
+                value=max(time.time() - last_tick, 0.0),
+            )
+        pool = connections["default"].pool if connections["default"].vendor == "postgresql" else None
+        if pool is not None:
+            stats = pool.get_stats()
+            size, idle = stats.get("pool_size", 0), stats.get("pool_available", 0)
+            family = GaugeMetricFamily(
+                "brainstorm_db_pool_connections",
+                "Database pool connections in this process, by state.",
+                labels=["state"],
+            )
+            family.add_metric(["in_use"], size - idle)
+            family.add_metric(["idle"], idle)
+            yield family
+            yield GaugeMetricFamily(
+                "brainstorm_db_pool_max_connections", "The most connections the pool may open.", value=pool.max_size
+            )
+            yield GaugeMetricFamily(
+                "brainstorm_db_pool_requests_waiting",
+                "Requests waiting for a pool connection right now.",
+                value=stats.get("requests_waiting", 0),
+            )
+
+
+REGISTRY.register(ScrapeTimeCollector())
+
+
+def _token_ok(request: HttpRequest) -> bool:
+    expected = settings.METRICS_TOKEN
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(sent.strip(), expected)
+
+
+def metrics_allowed(request: HttpRequest) -> bool:
+    from brainstorm.network import within
+
+    return _token_ok(request) or within(request.META.get("REMOTE_ADDR", ""), settings.METRICS_ALLOWED_CIDR)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    from brainstorm.problems import problem_response
+
+    if request.method not in ("GET", "HEAD"):
+        return problem_response(request, status=405, code="method_not_allowed", detail="Use GET.")
+    if not metrics_allowed(request):
+        return problem_response(
+            request,
+            status=403,
+            code="permission_denied",
+            detail="Metrics need the metrics token or an allowed address.",
+        )
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
