@@ -33,6 +33,7 @@ _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("reques
 
 requests_log = logging.getLogger("brainstorm.requests")
 activity_log = logging.getLogger("brainstorm.activity")
+RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
@@ -56,6 +57,9 @@ def request_id_from(sent: str | None) -> str:
 def activity(event: str, message: str, **fields: Any) -> None:
     """One line for a change (`trade`, `bell`, `price`, `import`) once its transaction commits:
     a change that rolls back is not logged as made. Fields are ids and figures, never e-mails."""
+    taken = RECORD_ATTRIBUTES.intersection(fields)
+    if taken:
+        raise ValueError(f"log fields {sorted(taken)} would overwrite the record's own")
     record = {"event": event, **{name: _plain(value) for name, value in fields.items()}}
     transaction.on_commit(lambda: activity_log.info(message, extra=record), robust=True)
 

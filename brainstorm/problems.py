@@ -127,7 +127,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
-def problem_response(request: HttpRequest, *, status: int, code: str, detail: str) -> JsonResponse:
+def problem_response(request: HttpRequest, *, status: int, code: str, detail: str, **extra: Any) -> JsonResponse:
     """A problem for errors raised outside DRF views (unknown URL, server error)."""
-    body = problem(status=status, code=code, title=_TITLES.get(status, "Error"), detail=detail)
+    body = problem(status=status, code=code, title=_TITLES.get(status, "Error"), detail=detail, **extra)
     return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "channels",
     "import_export",
     "axes",
+    "brainstorm",  # project-wide commands (migrate_locked)
     "accounts",
     "market",
     "newsroom",

@@ -1,7 +1,9 @@
 """Error pages: problem details under /api/, the normal pages elsewhere."""
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
 from django.views import defaults
 
 from brainstorm.problems import problem_response
@@ -18,9 +20,14 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    # The request id leads the organisers from what the team saw to the log line and the report.
+    request_id = getattr(request, "request_id", None)
     if _is_api(request):
-        return problem_response(request, status=500, code="server_error", detail="Something went wrong on our side.")
-    return defaults.server_error(request)
+        return problem_response(
+            request, status=500, code="server_error", detail="Something went wrong on our side.", request_id=request_id
+        )
+    # Without the request's context, as Django's own: whatever failed may fail again in a context processor.
+    return HttpResponseServerError(loader.get_template("500.html").render({"request_id": request_id}))
 
 
 def bad_request(request, exception=None):

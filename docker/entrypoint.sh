@@ -1,6 +1,6 @@
 #!/bin/sh
 # Container entry point for the Brainstorm image.
-#   web        (default) apply migrations, then serve HTTP/WebSocket/SSE with Daphne on :8000.
+#   web        (default) apply migrations (one replica at a time), then serve HTTP/WebSocket/SSE with Daphne on :8000.
 #              Extra arguments are passed to Daphne, e.g. `web --verbosity 2`.
 #   scheduler  fire scheduled news, day opens/closes and price changes when due.
 #   anything else is run as given, e.g. `python manage.py createsuperuser`.
@@ -13,7 +13,8 @@ fi
 case "$1" in
     web)
         shift
-        python manage.py migrate --noinput
+        # Replicas starting together migrate one at a time (the others wait, then find it done).
+        python manage.py migrate_locked
         # No --proxy-headers here: Daphne would then take the client address from
         # X-Forwarded-For sent by anyone, bypassing the TRUSTED_PROXIES check (SPEC §10).
         exec daphne -b 0.0.0.0 -p 8000 "$@" brainstorm.asgi:application

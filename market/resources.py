@@ -302,7 +302,7 @@ class SpreadsheetResource(NativeExportMixin, resources.ModelResource):
                 "import",
                 f"{self._meta.model._meta.verbose_name_plural} imported: {totals}",
                 kind=self._meta.model._meta.model_name,
-                created=result.totals.get(RowResult.IMPORT_TYPE_NEW, 0),
+                added=result.totals.get(RowResult.IMPORT_TYPE_NEW, 0),
                 updated=result.totals.get(RowResult.IMPORT_TYPE_UPDATE, 0),
                 by_user_id=user.pk if user is not None else None,
             )  # written once the import commits; a preview rolls back and writes nothing

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from brainstorm.metrics import scheduler_ticked
 from market.scheduler import run_due
 
 logger = logging.getLogger("brainstorm.scheduler")
@@ -29,6 +30,7 @@ class Command(BaseCommand):
             try:
                 for item in run_due():
                     self.stdout.write(f"fired: {item}")
+                scheduler_ticked()  # /metrics shows how long ago: a stalled scheduler shows there
             except Exception:  # a bad tick (database restarting) must not end the scheduler
                 logger.exception("scheduler tick failed; trying again next tick")
             finally:

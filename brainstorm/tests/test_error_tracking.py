@@ -1,0 +1,105 @@
+"""Sentry starts only with SENTRY_DSN; then a server error reaches it with its request id and
+without the team's personal data."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# A Sentry client that keeps its envelopes instead of sending them (no network in tests).
+SCRIPT = """
+import json
+import django
+django.setup()
+import sentry_sdk
+from django.conf import settings
+
+client = sentry_sdk.get_client()
+report = {"enabled": settings.SENTRY_ENABLED, "active": client.is_active()}
+if client.is_active():
+    from sentry_sdk.transport import Transport
+
+    class Keep(Transport):
+        def __init__(self, options):
+            super().__init__(options)
+            self.envelopes = []
+
+        def capture_envelope(self, envelope):
+            self.envelopes.append(envelope)
+
+    keep = Keep(client.options)
+    client.transport = keep
+    report["send_default_pii"] = client.options["send_default_pii"]
+    report["integrations"] = sorted(client.integrations)
+
+    from django.test import Client
+    from accounts.models import User, Role
+    from django.core.management import call_command
+    from market.api import PortfolioView
+    from market.services import participant_create
+
+    call_command("migrate", verbosity=0)
+    user = User.objects.create_user(
+        email="jane.doe@school.example", password="x-long-password-1", role=Role.PARTICIPANT
+    )
+    participant_create(user=user, display_name="Team Jane")
+
+    def broken(self, request):
+        raise RuntimeError("portfolio exploded")
+
+    PortfolioView.get = broken
+    browser = Client(raise_request_exception=False)
+    browser.force_login(user)
+    response = browser.get("/api/portfolio", HTTP_X_REQUEST_ID="team-report-0001", secure=True)
+    sentry_sdk.flush()
+    events = [item.payload.json for envelope in keep.envelopes for item in envelope.items if item.type == "event"]
+    report["status"] = response.status_code
+    report["events"] = events
+print("REPORT " + json.dumps(report, default=str))
+"""
+
+
+def run_with(tmp_path, **env_extra) -> dict:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "brainstorm.settings",
+        "BRAINSTORM_IGNORE_DOTENV": "true",
+        "DEBUG": "false",
+        "SECRET_KEY": "production-shaped-test-key-0123456789-abcdefghij",
+        "ALLOWED_HOSTS": "testserver",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "LOG_LEVEL": "CRITICAL",
+        **env_extra,
+    }
+    for name in ("REDIS_URL", "SENTRY_DSN"):
+        if name not in env_extra:
+            env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("REPORT ")]
+    return json.loads(line.removeprefix("REPORT "))
+
+
+def test_without_a_dsn_nothing_is_started(tmp_path):
+    assert run_with(tmp_path) == {"enabled": False, "active": False}
+
+
+def test_with_a_dsn_a_server_error_is_reported_with_its_request_id_and_no_personal_data(tmp_path):
+    report = run_with(tmp_path, SENTRY_DSN="https://public@errors.example.invalid/42")
+
+    assert report["enabled"] and report["active"]
+    assert report["send_default_pii"] is False
+    assert "django" in report["integrations"]
+    assert report["status"] == 500
+    [event] = [event for event in report["events"] if event.get("exception")]
+    assert event["exception"]["values"][-1]["value"] == "portfolio exploded"
+    assert event["tags"]["request_id"] == "team-report-0001"
+    sent = json.dumps(event)
+    assert "jane.doe@school.example" not in sent
+    assert "sessionid" not in sent
+    assert "email" not in event.get("user", {})

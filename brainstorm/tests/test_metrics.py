@@ -1,0 +1,180 @@
+"""/metrics: only for the monitoring, and its figures follow what happens on the market."""
+
+import io
+import os
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.test import Client, override_settings
+from django.utils import timezone
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from brainstorm.metrics import ScrapeTimeCollector
+from brainstorm.settings import _networks
+from market.models import ScheduledPrice
+from market.scheduler import run_due
+from market.services import price_set
+
+pytestmark = pytest.mark.django_db
+
+METRICS_TOKEN = "metrics-token-for-the-tests-0123456789"
+BEARER = {"HTTP_AUTHORIZATION": f"Bearer {METRICS_TOKEN}"}
+
+
+def scrape(**extra) -> dict[tuple[str, tuple], float]:
+    """What Prometheus reads: {(sample name, sorted labels): value}."""
+    with override_settings(METRICS_TOKEN=METRICS_TOKEN):
+        response = Client().get("/metrics", **BEARER, **extra)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.content.decode()):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples, name: str, **labels) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+@override_settings(METRICS_TOKEN=METRICS_TOKEN, METRICS_ALLOWED_CIDR=[])
+def test_metrics_are_refused_without_the_token_or_with_a_wrong_one():
+    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer wrong"}, {"HTTP_AUTHORIZATION": METRICS_TOKEN}):
+        response = Client().get("/metrics", **headers)
+        assert response.status_code == 403
+        assert response.json()["code"] == "permission_denied"
+        assert b"brainstorm_" not in response.content
+
+
+@override_settings(METRICS_TOKEN="", METRICS_ALLOWED_CIDR=[])
+def test_with_no_token_and_no_allowed_address_nobody_reads_the_metrics():
+    assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 403
+
+
+def test_the_monitoring_network_reads_them_without_a_token():
+    with override_settings(METRICS_TOKEN="", METRICS_ALLOWED_CIDR=_networks_for("10.9.0.0/16")):
+        assert Client(REMOTE_ADDR="10.9.3.4").get("/metrics").status_code == 200
+        assert Client(REMOTE_ADDR="10.8.3.4").get("/metrics").status_code == 403
+
+
+def test_the_venue_allow_list_does_not_hide_the_metrics_from_the_token():
+    with override_settings(ALLOWED_CIDR=_networks_for("192.168.50.0/24"), METRICS_TOKEN=METRICS_TOKEN):
+        assert Client(REMOTE_ADDR="10.9.3.4").get("/metrics", **BEARER).status_code == 200
+        assert Client(REMOTE_ADDR="10.9.3.4").get("/api/market").status_code == 403
+
+
+def _networks_for(text: str):
+    os.environ["BRAINSTORM_TEST_CIDR"] = text
+    try:
+        return _networks("BRAINSTORM_TEST_CIDR")
+    finally:
+        del os.environ["BRAINSTORM_TEST_CIDR"]
+
+
+def test_requests_are_counted_and_timed_by_route_not_by_path(team_api):
+    before = scrape()
+    assert team_api.get("/api/companies/NOPE").status_code == 404
+    assert team_api.get("/api/companies/ZZZ").status_code == 404
+    after = scrape()
+
+    labels = {"route": "companies-detail", "method": "GET", "status": "404"}
+    assert (
+        value(after, "brainstorm_http_requests_total", **labels)
+        == value(before, "brainstorm_http_requests_total", **labels) + 2
+    )
+    timed = {"route": "companies-detail", "method": "GET"}
+    assert (
+        value(after, "brainstorm_http_request_duration_seconds_count", **timed)
+        == value(before, "brainstorm_http_request_duration_seconds_count", **timed) + 2
+    )
+    assert not any("NOPE" in str(labels) for _name, labels in after)
+
+
+def test_a_trade_and_a_refusal_move_their_counters(team_api, company, open_market, django_capture_on_commit_callbacks):
+    before = scrape()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert (
+            team_api.post(
+                "/api/transactions", {"ticker": "ACME", "type": "buy", "quantity": 10}, format="json"
+            ).status_code
+            == 201
+        )
+    refused = team_api.post(
+        "/api/transactions", {"ticker": "ACME", "type": "buy", "quantity": 10_000_000}, format="json"
+    )
+    assert refused.json()["code"] == "insufficient_funds"
+    invalid = team_api.post("/api/transactions", {"ticker": "NOPE", "type": "buy", "quantity": 1}, format="json")
+    assert invalid.json()["code"] == "validation_error"
+    after = scrape()
+
+    def moved(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("brainstorm_trades_executed_total", side="buy") == 1
+    assert moved("brainstorm_trades_executed_total", side="sell") == 0
+    assert moved("brainstorm_trades_refused_total", code="insufficient_funds") == 1
+    assert moved("brainstorm_trades_refused_total", code="validation_error") == 1
+
+
+def test_a_trade_rolled_back_is_not_counted_as_executed(team, company, open_market, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from market.services import trade_execute
+
+    before = scrape()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        trade_execute(participant=team, company=company, side="buy", quantity=1)
+        transaction.set_rollback(True)
+    after = scrape()
+    assert value(after, "brainstorm_trades_executed_total", side="buy") == value(
+        before, "brainstorm_trades_executed_total", side="buy"
+    )
+
+
+def test_events_are_counted_by_type_when_they_go_out(company, django_capture_on_commit_callbacks):
+    before = scrape()
+    with django_capture_on_commit_callbacks(execute=True):
+        price_set(company=company, price=Decimal("12.00"), by=None)
+    after = scrape()
+    assert (
+        value(after, "brainstorm_events_broadcast_total", type="price")
+        == value(before, "brainstorm_events_broadcast_total", type="price") + 1
+    )
+
+
+def test_scheduler_lag_shows_a_due_price_change_nobody_fired(company):
+    due = ScheduledPrice.objects.create(
+        company=company, price=Decimal("11.00"), at=timezone.now() - timedelta(seconds=90)
+    )
+    assert value(scrape(), "brainstorm_scheduler_lag_seconds") >= 90
+
+    run_due()
+    due.refresh_from_db()
+    assert due.applied_at is not None
+    assert value(scrape(), "brainstorm_scheduler_lag_seconds") == 0
+
+
+def test_the_scheduler_reports_its_last_tick():
+    call_command("run_scheduler", "--once", stdout=io.StringIO())
+    age = value(scrape(), "brainstorm_scheduler_last_tick_age_seconds")
+    assert 0 <= age < 5
+
+
+def test_registering_the_scrape_time_figures_reads_nothing(django_assert_num_queries):
+    # The registry is filled at import, before a server or a test run has chosen its database.
+    registry = CollectorRegistry()
+    with django_assert_num_queries(0):
+        registry.register(ScrapeTimeCollector())
+
+
+@pytest.mark.postgres
+def test_the_database_pool_in_use_is_reported(team_api):
+    samples = scrape()
+    assert value(samples, "brainstorm_db_pool_max_connections") >= 1
+    in_use = value(samples, "brainstorm_db_pool_connections", state="in_use")
+    # The test's own connection is checked out while it scrapes.
+    assert in_use >= 1
