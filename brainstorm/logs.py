@@ -109,6 +109,8 @@ def _user_id(request: HttpRequest) -> str | None:
 def _route(request: HttpRequest) -> str:
     """A label for the URL pattern that answered (its name), never the path itself: the metrics'
     label values must stay few, whatever paths clients send."""
+    if getattr(request, "route_name", None):
+        return request.route_name  # answered before routing (brainstorm.metrics)
     match = getattr(request, "resolver_match", None)
     if match is None:
         return "unresolved"  # static files, refusals before routing, unknown paths

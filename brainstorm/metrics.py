@@ -46,6 +46,7 @@ EVENTS_FAILED = Counter(
     ["type"],
 )
 
+METRICS_PATH = "/metrics"
 SCHEDULER_TICK_KEY = "scheduler:last-tick"  # in the cache: shared with the scheduler process on Redis
 
 
@@ -157,6 +158,21 @@ def metrics_allowed(request: HttpRequest) -> bool:
     from brainstorm.network import within
 
     return _token_ok(request) or within(request.META.get("REMOTE_ADDR", ""), settings.METRICS_ALLOWED_CIDR)
+
+
+class MetricsMiddleware:
+    """Answers /metrics before the host check, the HTTPS redirect and the venue's allow-list:
+    Prometheus scrapes each server process by its address, over the internal network. Nothing in
+    the answer depends on the host name; the token or METRICS_ALLOWED_CIDR guards it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path != METRICS_PATH:
+            return self.get_response(request)
+        request.route_name = "metrics"
+        return metrics_view(request)
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -50,11 +50,11 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
 
 
 # Where Safe Exam Browser is not asked for: organisers (the admin and its API) use normal browsers,
-# OBS shows the overlay, load balancers probe the health check, the monitoring scrapes /metrics.
+# OBS shows the overlay, load balancers probe the health check.
 SEB_EXEMPT_PREFIXES = ("/admin/", "/api/admin/", "/overlay/")
 # The SSE stream also serves teams' sessions: exempt only when OBS opens it with the overlay token.
 SEB_OBS_STREAM = "/api/obs/"
-SEB_EXEMPT_PATHS = {"/api/health", "/metrics"}
+SEB_EXEMPT_PATHS = {"/api/health"}
 SEB_HEADERS = (
     ("HTTP_X_SAFEEXAMBROWSER_REQUESTHASH", "SEB_BROWSER_EXAM_KEYS"),
     ("HTTP_X_SAFEEXAMBROWSER_CONFIGKEYHASH", "SEB_CONFIG_KEYS"),

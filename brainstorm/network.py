@@ -8,7 +8,7 @@ chain. A client that sends its own X-Forwarded-For only adds hops to the left of
 ALLOWED_CIDR (empty: everyone) is enforced on every HTTP path (ClientAddressMiddleware and
 AllowListMiddleware), on SSE (an HTTP path) and on the WebSocket (NetworkGuard, in the Channels
 stack: a socket does not pass through Django's middleware). /api/health stays open for load
-balancers, /metrics for the monitoring (brainstorm.metrics guards it).
+balancers (and /metrics, answered before this check: brainstorm.metrics guards it).
 """
 
 import ipaddress
@@ -19,9 +19,7 @@ from django.conf import settings
 from ipware import get_client_ip
 from python_ipware.modern.parsers import split_proxy_chain
 
-# The load balancer's probe, and the metrics (guarded by their own token or METRICS_ALLOWED_CIDR:
-# the monitoring network is rarely the venue's).
-OPEN_PATHS = ("/api/health", "/metrics")
+OPEN_PATHS = ("/api/health",)
 PEER_KEY = "BRAINSTORM_PEER_ADDR"  # the socket's own address, kept beside the client's
 
 

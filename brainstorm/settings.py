@@ -109,6 +109,9 @@ MIDDLEWARE = [
     # First: the client's address (X-Forwarded-For, and X-Forwarded-Proto, only from
     # TRUSTED_PROXIES), before anything asks whether the request is HTTPS or who sent it.
     "brainstorm.network.ClientAddressMiddleware",
+    # /metrics for the monitoring, answered here: it scrapes each server by its address (no host
+    # name to check, no HTTPS inside the network) and from outside the venue's allow-list.
+    "brainstorm.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Near the top, so every answer gets the policy, the refusals below included.
     "brainstorm.middleware.ContentSecurityPolicyMiddleware",
@@ -351,8 +354,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    # The load balancer and the monitoring reach the server directly, over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^metrics$"]
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]  # the load balancer probes over plain HTTP
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

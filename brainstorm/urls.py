@@ -3,7 +3,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from brainstorm.health import HealthView
-from brainstorm.metrics import metrics_view
 
 api_patterns = [
     path("", include("accounts.urls")),
@@ -19,7 +18,6 @@ urlpatterns = [
     path("admin/control-room/", include("market.control_room")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
-    path("metrics", metrics_view, name="metrics"),
     path("overlay/", include("overlay.urls_pages")),
     path("", include("accounts.urls_pages")),
     path("", include("market.urls_pages")),

@@ -67,6 +67,27 @@ def test_the_venue_allow_list_does_not_hide_the_metrics_from_the_token():
         assert Client(REMOTE_ADDR="10.9.3.4").get("/api/market").status_code == 403
 
 
+def test_prometheus_scrapes_each_server_by_its_address_over_plain_http():
+    with override_settings(
+        METRICS_TOKEN=METRICS_TOKEN, ALLOWED_HOSTS=["brainstorm.example.org"], SECURE_SSL_REDIRECT=True
+    ):
+        scraped = Client(HTTP_HOST="10.0.3.7:8000").get("/metrics", **BEARER)
+        page = Client(HTTP_HOST="10.0.3.7:8000").get("/api/market")
+    assert scraped.status_code == 200
+    assert b"brainstorm_http_requests_total" in scraped.content
+    assert page.status_code == 400  # everything else still checks the host name
+
+
+def test_the_scrapes_are_counted_under_their_own_route():
+    before = scrape()
+    after = scrape()
+    labels = {"route": "metrics", "method": "GET", "status": "200"}
+    assert (
+        value(after, "brainstorm_http_requests_total", **labels)
+        == value(before, "brainstorm_http_requests_total", **labels) + 1
+    )
+
+
 def _networks_for(text: str):
     os.environ["BRAINSTORM_TEST_CIDR"] = text
     try:

@@ -20,7 +20,7 @@ PRODUCTION = {
     "SESSION_COOKIE_SECURE": True,
     "CSRF_COOKIE_SECURE": True,
     "SECURE_SSL_REDIRECT": True,
-    "SECURE_REDIRECT_EXEMPT": [r"^api/health$", r"^metrics$"],
+    "SECURE_REDIRECT_EXEMPT": [r"^api/health$"],
     "SECURE_HSTS_SECONDS": 31536000,
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
     "SECURE_HSTS_PRELOAD": True,
