@@ -29,9 +29,11 @@ ENV = {
     "DEBUG": "false",
     "SECURE_SSL_REDIRECT": "false",
     "BRAINSTORM_IGNORE_DOTENV": "true",
-    "LOG_LEVEL": "WARNING",
+    "LOG_LEVEL": "WARNING",  # this client's own (it creates the data through the services)
 }
 os.environ.update(ENV)
+# The servers log as in production: a JSON line per request and per trade (into bench/logs).
+SERVER_ENV = {**ENV, "LOG_LEVEL": "INFO"}
 
 import django  # noqa: E402
 
@@ -120,7 +122,7 @@ def bell_burst(kind: str = "daphne", processes: int = 1, teams: int = 300, label
     orders = orders_for(stocks)
 
     async def go() -> tuple[Run, Run]:
-        with Cluster(kind, ENV, processes) as cluster:
+        with Cluster(kind, SERVER_ENV, processes) as cluster:
             clients = await open_teams(cluster.base, tokens)
             try:
                 baseline = await burst(clients, ping_orders(orders), expect=200)
@@ -181,7 +183,7 @@ def scenario_sustained(quick: bool) -> None:
         return "/api/transactions", {"ticker": stock, "type": "buy" if n % 2 == 0 else "sell", "quantity": 5}
 
     async def go() -> tuple[Run, Run]:
-        with Cluster("daphne", ENV) as cluster:
+        with Cluster("daphne", SERVER_ENV) as cluster:
             clients = await open_teams(cluster.base, tokens)
             try:
                 baseline = await sustained(clients, lambda i, n: ("/bench/ping", order(i, n)[1]), 15, expect=200)
@@ -210,7 +212,7 @@ def fanout_figures(quick: bool, kind: str = "daphne", baseline_too: bool = True)
     ticker, company_id = stocks[0].ticker, stocks[0].pk
 
     async def ours() -> dict:
-        with Cluster(kind, ENV) as cluster:
+        with Cluster(kind, SERVER_ENV) as cluster:
             base = cluster.base(0)
             async with aiohttp.ClientSession(headers={"Authorization": f"Token {token}"}) as admin:
 
@@ -233,7 +235,7 @@ def fanout_figures(quick: bool, kind: str = "daphne", baseline_too: bool = True)
     async def baseline() -> dict:
         import websockets
 
-        with Cluster("ws-baseline", ENV) as cluster:
+        with Cluster("ws-baseline", SERVER_ENV) as cluster:
             port = cluster.servers[0].port
             async with websockets.connect(f"ws://127.0.0.1:{port}/publish") as publisher:
 
@@ -299,7 +301,7 @@ def scenario_import(quick: bool) -> None:
     hashing = time.perf_counter() - started
 
     async def upload(sheet: bytes, name: str) -> tuple[float, int, dict]:
-        with Cluster("daphne", ENV) as cluster:
+        with Cluster("daphne", SERVER_ENV) as cluster:
             async with aiohttp.ClientSession(
                 headers={"Authorization": f"Token {token}"}, timeout=aiohttp.ClientTimeout(total=600)
             ) as admin:
@@ -359,7 +361,7 @@ def scenario_reads(quick: bool) -> None:
 
     async def go() -> dict:
         results = {}
-        with Cluster("daphne", ENV) as cluster:
+        with Cluster("daphne", SERVER_ENV) as cluster:
             readers = await open_teams(cluster.base, tokens[:READERS])
             try:
                 for path in READ_PATHS:

@@ -43,10 +43,6 @@ def mask_email(text: str) -> str:
     return EMAIL.sub(r"\1***@\2", text)
 
 
-def current_request_id() -> str | None:
-    return _request_id.get()
-
-
 def request_id_from(sent: str | None) -> str:
     """The id a proxy or client sent, if it is a sensible one; else a new one."""
     if sent and REQUEST_ID_PATTERN.match(sent):

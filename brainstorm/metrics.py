@@ -93,6 +93,16 @@ def scheduler_lag(now=None) -> float:
     return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
 
 
+# The gauges ScrapeTimeCollector reports (the pool's only on PostgreSQL, the tick once the scheduler ran).
+SCRAPE_TIME_METRICS = (
+    "brainstorm_scheduler_lag_seconds",
+    "brainstorm_scheduler_last_tick_age_seconds",
+    "brainstorm_db_pool_connections",
+    "brainstorm_db_pool_max_connections",
+    "brainstorm_db_pool_requests_waiting",
+)
+
+
 class ScrapeTimeCollector(Collector):
     """Values read when /metrics is scraped: scheduler lag and heartbeat, the database pool."""
 

@@ -1,0 +1,72 @@
+"""The deployment files agree with each other and with the server: the addresses the servers
+trust are the proxy's and Prometheus', the dashboard and the alerts ask for metrics that exist."""
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+from prometheus_client import REGISTRY
+
+from brainstorm.metrics import SCRAPE_TIME_METRICS
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def address(service: str) -> str:
+    return SERVICES[service]["networks"]["brainstorm"]["ipv4_address"]
+
+
+def test_the_servers_believe_forwarded_addresses_from_the_proxy_only():
+    app = COMPOSE["x-app"]["environment"]
+    assert app["TRUSTED_PROXIES"] == address("proxy")
+    assert app["METRICS_ALLOWED_CIDR"] == address("prometheus")
+    assert "ports" not in SERVICES["web"]  # reached through the proxy only, so it can scale
+    assert SERVICES["web"]["expose"] == ["8000"]
+
+
+def test_the_proxy_and_prometheus_find_every_web_replica():
+    caddyfile = (ROOT / "docker" / "Caddyfile").read_text()
+    assert re.search(r"dynamic a web 8000\b", caddyfile)
+    prometheus = yaml.safe_load((ROOT / "docker" / "prometheus" / "prometheus.yml").read_text())
+    [job] = prometheus["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    assert job["dns_sd_configs"] == [{"names": ["web"], "type": "A", "port": 8000, "refresh_interval": "10s"}]
+
+
+def test_the_container_migrates_one_replica_at_a_time_before_serving():
+    script = (ROOT / "docker" / "entrypoint.sh").read_text()
+    web = script[script.index("web)") : script.index(";;")]
+    assert web.index("manage.py migrate_locked") < web.index("exec daphne")
+    assert "manage.py migrate " not in web
+
+
+def exported_samples() -> set[str]:
+    """Every sample name the server's /metrics can show."""
+    names = set()
+    for family in REGISTRY.collect():
+        suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}.get(family.type, [""])
+        names |= {family.name + suffix for suffix in suffixes}
+    return names | set(SCRAPE_TIME_METRICS)
+
+
+def queried_metrics(expressions: list[str]) -> set[str]:
+    return {name for expr in expressions for name in re.findall(r"\bbrainstorm_[a-z_]+", expr)}
+
+
+def test_the_dashboard_asks_only_for_metrics_the_server_exports():
+    dashboard = json.loads((ROOT / "docker" / "grafana" / "dashboards" / "brainstorm.json").read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    asked = queried_metrics(expressions)
+    assert len(asked) >= 10
+    assert asked <= exported_samples(), asked - exported_samples()
+
+
+def test_the_alerts_ask_only_for_metrics_the_server_exports():
+    rules = yaml.safe_load((ROOT / "docker" / "prometheus" / "alerts.yml").read_text())
+    expressions = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    asked = queried_metrics(expressions)
+    assert asked
+    assert asked <= exported_samples(), asked - exported_samples()
