@@ -39,7 +39,8 @@ async def _channel_layer_round_trip() -> bool:
 
 async def _channel_layer_ok() -> bool:
     try:
-        return await asyncio.wait_for(_channel_layer_round_trip(), CHANNEL_LAYER_TIMEOUT)
+        async with asyncio.timeout(CHANNEL_LAYER_TIMEOUT):
+            return await _channel_layer_round_trip()
     except Exception:  # any failure of the layer (connection refused, timeout) means "down"
         logger.exception("health: channel layer unreachable")
         return False

@@ -17,7 +17,9 @@ case "$1" in
         python manage.py migrate_locked
         # No --proxy-headers here: Daphne would then take the client address from
         # X-Forwarded-For sent by anyone, bypassing the TRUSTED_PROXIES check (SPEC §10).
-        exec daphne -b 0.0.0.0 -p 8000 "$@" brainstorm.asgi:application
+        # No access log of Daphne's: each request's JSON line comes from the application
+        # (brainstorm.logs), with its request id; Daphne's plain line would repeat it.
+        exec daphne -b 0.0.0.0 -p 8000 --access-log /dev/null "$@" brainstorm.asgi:application
         ;;
     scheduler)
         shift

@@ -74,14 +74,20 @@ def remember_server_loop() -> None:
 
 async def _deliver(outbox: asyncio.Queue) -> None:
     """Send queued events to the channel layer one after another, in the order they were queued."""
+    task = asyncio.current_task()
     while True:
         group, message = await outbox.get()
         layer = get_channel_layer()
         try:
-            await asyncio.wait_for(layer.group_send(group, message), SEND_TIMEOUT)
+            async with asyncio.timeout(SEND_TIMEOUT):
+                await layer.group_send(group, message)
         except Exception:  # the change is committed; a dead layer loses the event, not the server
             metrics.EVENTS_FAILED.labels(message["type"]).inc()
             logger.exception("broadcast of %s to %s failed", message["type"], group)
+        if task.cancelling():
+            # The loop is stopping and cancelled this task during a send, but the Redis client
+            # swallowed the cancellation: end here, or the loop would wait for ever on the queue.
+            raise asyncio.CancelledError
 
 
 def _enqueue(outbox: asyncio.Queue, group: str, message: dict) -> None:

@@ -98,7 +98,8 @@ async def _stream(
         yield _frame(snapshot)
         while True:
             try:
-                message = await asyncio.wait_for(layer.receive(channel), settings.SSE_HEARTBEAT_SECONDS)
+                async with asyncio.timeout(settings.SSE_HEARTBEAT_SECONDS):
+                    message = await layer.receive(channel)
             except TimeoutError:
                 yield ": heartbeat\n\n"
                 continue

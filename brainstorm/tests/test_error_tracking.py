@@ -2,12 +2,8 @@
 without the team's personal data."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from brainstorm.tests.production import run_python
 
 # A Sentry client that keeps its envelopes instead of sending them (no network in tests).
 SCRIPT = """
@@ -62,25 +58,8 @@ print("REPORT " + json.dumps(report, default=str))
 """
 
 
-def run_with(tmp_path, **env_extra) -> dict:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "brainstorm.settings",
-        "BRAINSTORM_IGNORE_DOTENV": "true",
-        "DEBUG": "false",
-        "SECRET_KEY": "production-shaped-test-key-0123456789-abcdefghij",
-        "ALLOWED_HOSTS": "testserver",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "LOG_LEVEL": "CRITICAL",
-        **env_extra,
-    }
-    for name in ("REDIS_URL", "SENTRY_DSN"):
-        if name not in env_extra:
-            env.pop(name, None)
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
+def run_with(tmp_path, **env) -> dict:
+    result = run_python(SCRIPT, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", LOG_LEVEL="CRITICAL", **env)
     [line] = [line for line in result.stdout.splitlines() if line.startswith("REPORT ")]
     return json.loads(line.removeprefix("REPORT "))
 

@@ -2,34 +2,21 @@
 and every one of them starts with the schema complete."""
 
 import fcntl
-import os
 import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import connection
 
 from brainstorm.management.commands.migrate_locked import MIGRATION_LOCK
-
-ROOT = Path(__file__).resolve().parents[2]
+from brainstorm.tests.production import ROOT, production_env
 
 
 def server_env(database_url: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "brainstorm.settings",
-        "BRAINSTORM_IGNORE_DOTENV": "true",
-        "DEBUG": "false",
-        "SECRET_KEY": "production-shaped-test-key-0123456789-abcdefghij",
-        "DATABASE_URL": database_url,
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("REDIS_URL", None)
-    return env
+    return production_env(DATABASE_URL=database_url, LOG_LEVEL="WARNING")
 
 
 def start_migrating(database_url: str) -> subprocess.Popen:

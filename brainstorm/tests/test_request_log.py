@@ -4,9 +4,6 @@ bells, price changes and imports each leave one line; e-mail addresses never app
 import io
 import json
 import logging
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +12,7 @@ from django.db import transaction
 from django.test import Client
 
 from brainstorm.logs import JsonLogFormatter, RequestContextFilter, mask_email
+from brainstorm.tests.production import run_python
 from brainstorm.views import server_error
 from market import services
 from market.api import MarketView
@@ -156,21 +154,7 @@ def test_in_production_a_request_writes_one_json_line_to_stdout(tmp_path):
         "response = Client().get('/api/health', HTTP_X_REQUEST_ID='probe-20261126-0001', secure=True)\n"
         "print('RETURNED', response['X-Request-ID'], response.status_code)\n"
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "brainstorm.settings",
-        "BRAINSTORM_IGNORE_DOTENV": "true",
-        "DEBUG": "false",
-        "SECRET_KEY": "production-shaped-test-key-0123456789-abcdefghij",
-        "ALLOWED_HOSTS": "testserver",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
-    for name in ("REDIS_URL", "LOG_FORMAT", "SENTRY_DSN"):
-        env.pop(name, None)
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_python(script, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     lines = result.stdout.strip().splitlines()
     assert lines[-1] == "RETURNED probe-20261126-0001 200"
     requests = [json.loads(line) for line in lines[:-1] if '"brainstorm.requests"' in line]

@@ -2,17 +2,14 @@
 rules, and session and CSRF cookies that are Secure, HttpOnly and SameSite in production."""
 
 import json
-import os
 import re
 import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.test import Client, override_settings
 
-ROOT = Path(__file__).resolve().parents[2]
+from brainstorm.tests.production import run_python
+
 HOST = "brainstorm.example.org"
 
 # What the production settings give (checked against the real settings module below).
@@ -50,27 +47,9 @@ def policy(response) -> dict[str, list[str]]:
 
 def run_production(script: str, **env: str) -> dict:
     """Run `script` (which prints JSON) under the real settings module with a production environment."""
-    # Only what a production start would have: no developer's DEBUG, keys or hosts leak in.
-    clean = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
-    clean.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "brainstorm.settings",
-            "BRAINSTORM_IGNORE_DOTENV": "true",
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": HOST,
-            **env,
-        }
+    result = run_python(
+        "import django; django.setup()\n" + script, SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS=HOST, **env
     )
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()\n" + script],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -139,3 +139,37 @@ def test_events_sent_from_request_threads_leave_through_the_outbox_in_order():
     assert sent_from == set(loop_thread)  # sent by the loop's task, not by the request's thread
     assert [message["event"]["data"]["n"] for message in received] == list(range(30))
     assert all(json.loads(message["text"]) == message["event"] for message in received)
+
+
+def test_the_outbox_stops_when_the_server_stops_even_if_the_layer_swallows_the_cancellation(monkeypatch):
+    # The Redis client can swallow a cancellation that arrives during a send; the outbox's task
+    # must still end, or the stopping server's loop waits for it for ever.
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+
+    from overlay import events
+
+    class SwallowingLayer:
+        sending = asyncio.Event()
+
+        async def group_send(self, group, message):
+            self.sending.set()
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                return  # as a client that catches it to tidy its connection up
+
+    layer = SwallowingLayer()
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+
+    async def scenario() -> tuple[bool, bool]:
+        outbox = asyncio.Queue()
+        task = asyncio.get_running_loop().create_task(events._deliver(outbox))
+        outbox.put_nowait((events.MARKET_GROUP, {"type": "price"}))
+        await asyncio.wait_for(layer.sending.wait(), 2)
+        task.cancel()
+        done, _pending = await asyncio.wait([task], timeout=2)
+        return task in done, task.cancelled()
+
+    assert async_to_sync(scenario)() == (True, True)
