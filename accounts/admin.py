@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts.models import Role, User
 from accounts.services import user_sign_out_everywhere
+from brainstorm.read_cache import reads_changed
 from market.services import audit
 
 
@@ -116,12 +117,14 @@ class UserAdmin(DjangoUserAdmin):
     def delete_model(self, request, obj: User) -> None:
         audit(by=request.user, action="user_delete", target=f"user:{obj.pk}", old=_described(obj))
         super().delete_model(request, obj)
+        reads_changed("leaderboard")  # a team's account takes the team with it
 
     @transaction.atomic
     def delete_queryset(self, request, queryset) -> None:
         for user in queryset:
             audit(by=request.user, action="user_delete", target=f"user:{user.pk}", old=_described(user))
         super().delete_queryset(request, queryset)
+        reads_changed("leaderboard")
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)

@@ -71,7 +71,10 @@ class RequestContextFilter(logging.Filter):
         if getattr(record, "request_id", None) is None:
             # Django logs a request's error after the middleware is done: the request has its id.
             record.request_id = _request_id.get() or getattr(getattr(record, "request", None), "request_id", None)
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError, KeyError):  # a bad format string: logging reports it on writing
+            return True
         masked = mask_email(message)
         if masked != message:
             record.msg, record.args = masked, None
@@ -87,6 +90,9 @@ class JsonLogFormatter(JsonFormatter):
         super().__init__("{levelname}{name}{message}{request_id}", *args, style="{", **kwargs)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        # Django's request records carry the request, whose text is the path with its query
+        # string (an overlay's token): the request id already leads to the request's own line.
+        log_data.pop("request", None)
         return {key: mask_email(value) if isinstance(value, str) else value for key, value in log_data.items()}
 
 

@@ -54,7 +54,12 @@ def trade_refused(code: str) -> None:
     TRADES_REFUSED.labels(code).inc()
 
 
+# Label values come from a fixed set: a client picks the method, and each new value is a new series.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def request_done(*, route: str, method: str, status: int, seconds: float) -> None:
+    method = method if method in METHODS else "other"
     REQUESTS.labels(route, method, str(status)).inc()
     REQUEST_SECONDS.labels(route, method).observe(seconds)
 
@@ -161,7 +166,12 @@ REGISTRY.register(ScrapeTimeCollector())
 def _token_ok(request: HttpRequest) -> bool:
     expected = settings.METRICS_TOKEN
     scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
-    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(sent.strip(), expected)
+    # As bytes: compare_digest refuses str with characters outside ASCII (a 500 for anyone).
+    return (
+        bool(expected)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(sent.strip().encode("utf-8", "replace"), expected.encode())
+    )
 
 
 def metrics_allowed(request: HttpRequest) -> bool:

@@ -16,6 +16,7 @@ down means reads from the database, not errors.
 """
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 AREAS = ("companies", "news", "leaderboard", "market")
+PAGE_NUMBER = re.compile(r"^[1-9][0-9]{0,5}$")
 # How long an entry may live at most: it also bounds how long a change made outside the services
 # (a hand edit in the database) stays unseen.
 ENTRY_SECONDS = 60
@@ -88,6 +90,9 @@ def page_key(request) -> str | None:
     """The key of one page of a list (its links name the host), or None when the query string
     holds anything but `page`: such a request is answered from the database, so nobody can fill
     the cache with variants."""
-    if set(request.query_params) - {"page"}:
+    if set(request.query_params) - {"page"} or len(request.query_params.getlist("page")) > 1:
         return None
-    return f"{request.scheme}://{request.get_host()}{request.path}?page={request.query_params.get('page', '1')}"
+    page = request.query_params.get("page", "1")
+    if not PAGE_NUMBER.match(page):
+        return None  # "01", "+1", " 1" name the same page: only the plain form is kept
+    return f"{request.scheme}://{request.get_host()}{request.path}?page={page}"

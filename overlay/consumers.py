@@ -55,8 +55,6 @@ class MarketConsumer(AsyncWebsocketConsumer):
         remember_server_loop()
         # Accept first: a close code (4401/4403) can only reach the client on an open socket.
         await self.accept()
-        metrics.LIVE_CONNECTIONS.labels("websocket").inc()
-        self.counted = True
         viewer, refusal = await self._authenticate()
         if viewer is None:
             await self.close(code=refusal)
@@ -74,6 +72,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
         # Subscribed before the snapshot is read: no change can fall between the two.
         snapshot = await database_sync_to_async(self._snapshot)()
         await self._send(envelope("snapshot", snapshot))
+        # Counted once live: a socket refused or failed on the way in is not left in the gauge.
+        metrics.LIVE_CONNECTIONS.labels("websocket").inc()
+        self.counted = True
 
     async def _authenticate(self) -> tuple[Viewer | None, int]:
         token = token_from_query(self.scope.get("query_string", b""))

@@ -70,3 +70,14 @@ def test_the_alerts_ask_only_for_metrics_the_server_exports():
     asked = queried_metrics(expressions)
     assert asked
     assert asked <= exported_samples(), asked - exported_samples()
+
+
+def test_the_fixed_addresses_are_outside_the_range_docker_hands_out():
+    import ipaddress
+
+    [pool] = COMPOSE["networks"]["brainstorm"]["ipam"]["config"]
+    subnet, automatic = ipaddress.ip_network(pool["subnet"]), ipaddress.ip_network(pool["ip_range"])
+    for service in ("proxy", "prometheus"):
+        fixed = ipaddress.ip_address(address(service))
+        assert fixed in subnet
+        assert fixed not in automatic

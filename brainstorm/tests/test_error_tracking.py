@@ -49,7 +49,8 @@ if client.is_active():
     PortfolioView.get = broken
     browser = Client(raise_request_exception=False)
     browser.force_login(user)
-    response = browser.get("/api/portfolio", HTTP_X_REQUEST_ID="team-report-0001", secure=True)
+    url = "/api/portfolio?token=overlay-secret-in-url"
+    response = browser.get(url, HTTP_X_REQUEST_ID="team-report-0001", secure=True)
     sentry_sdk.flush()
     events = [item.payload.json for envelope in keep.envelopes for item in envelope.items if item.type == "event"]
     report["status"] = response.status_code
@@ -81,4 +82,5 @@ def test_with_a_dsn_a_server_error_is_reported_with_its_request_id_and_no_person
     sent = json.dumps(event)
     assert "jane.doe@school.example" not in sent
     assert "sessionid" not in sent
+    assert "overlay-secret-in-url" not in sent
     assert "email" not in event.get("user", {})

@@ -199,3 +199,22 @@ def test_the_database_pool_in_use_is_reported(team_api):
     in_use = value(samples, "brainstorm_db_pool_connections", state="in_use")
     # The test's own connection is checked out while it scrapes.
     assert in_use >= 1
+
+
+@override_settings(METRICS_TOKEN=METRICS_TOKEN, METRICS_ALLOWED_CIDR=[])
+def test_a_token_with_letters_outside_ascii_is_refused_not_a_server_error():
+    response = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer é-not-the-token")
+    assert response.status_code == 403
+
+
+def test_methods_a_client_makes_up_are_counted_together():
+    before = scrape()
+    Client().generic("PURGE123XYZ", "/api/market")
+    Client().generic("PURGE456XYZ", "/api/market")
+    after = scrape()
+    assert not any("PURGE" in str(labels) for _name, labels in after)
+    other = {"route": "market", "method": "other"}
+    assert (
+        value(after, "brainstorm_http_request_duration_seconds_count", **other)
+        == value(before, "brainstorm_http_request_duration_seconds_count", **other) + 2
+    )

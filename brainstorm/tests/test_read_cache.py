@@ -144,3 +144,30 @@ def test_a_cache_that_is_down_means_reads_from_the_database(api, monkeypatch):
 def test_with_the_read_cache_off_every_read_goes_to_the_database(team_api, company):
     team_api.get("/api/companies")
     assert any("companies" in q["sql"] for q in _queries(team_api, "/api/companies"))
+
+
+def test_only_the_plain_page_number_is_cached(rf):
+    from rest_framework.request import Request
+
+    def key(query: str):
+        return read_cache.page_key(Request(rf.get(f"/api/companies{query}")))
+
+    assert key("") == key("?page=1")
+    assert key("?page=2").endswith("/api/companies?page=2")
+    for odd in ("?page=01", "?page=+1", "?page=%201", "?page=1&page=2", "?page=9999999", "?x=1"):
+        assert key(odd) is None, odd
+
+
+def test_deleting_a_teams_account_in_the_admin_takes_it_off_the_leaderboard(
+    admin_user, team, other_team, team_api, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    names = lambda: {e["display_name"] for e in team_api.get("/api/leaderboard").json()["results"]}  # noqa: E731
+    assert names() == {"Bull Riders", "Bear Necessities"}
+    organiser = Client()
+    organiser.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = organiser.post(f"/admin/accounts/user/{other_team.user.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert names() == {"Bull Riders"}

@@ -161,3 +161,19 @@ def test_in_production_a_request_writes_one_json_line_to_stdout(tmp_path):
     assert len(requests) == 1
     assert requests[0]["request_id"] == "probe-20261126-0001"
     assert (requests[0]["path"], requests[0]["status"]) == ("/api/health", 200)
+
+
+def test_a_server_error_logs_no_query_string(monkeypatch, log_lines):
+    def broken(self, request):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(MarketView, "get", broken)
+    Client(raise_request_exception=False).get("/api/market?token=overlay-secret-in-url")
+    text = json.dumps(log_lines())
+    assert "RuntimeError: boom" in text
+    assert "overlay-secret-in-url" not in text
+
+
+def test_a_record_with_a_bad_format_string_does_not_break_the_caller():
+    record = logging.makeLogRecord({"msg": "%s and %s", "args": ("only one",)})
+    assert RequestContextFilter().filter(record) is True

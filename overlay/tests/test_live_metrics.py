@@ -79,3 +79,24 @@ def test_an_event_stream_counts_while_it_is_open():
     before, during, after, first = run(scenario)
     assert json.loads(first.decode().removeprefix("data: "))["type"] == "snapshot"
     assert (during - before, after - before) == (1, 0)
+
+
+def test_a_socket_that_fails_on_the_way_in_is_not_counted(monkeypatch):
+    from overlay.consumers import MarketConsumer
+    from overlay.tests.conftest import socket
+
+    def broken(self):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(MarketConsumer, "_snapshot", broken)
+
+    async def scenario():
+        before = await open_connections("websocket")
+        ws = socket()
+        with pytest.raises(RuntimeError):
+            await ws.connect()
+            await ws.receive_from(timeout=2)
+        return before, await open_connections("websocket")
+
+    before, after = run(scenario)
+    assert after == before

@@ -39,7 +39,7 @@ def migration_lock(alias: str, *, timeout: float, waiting):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
         return
-    if connection.vendor == "sqlite" and connection.settings_dict["NAME"] not in ("", ":memory:"):
+    if connection.vendor == "sqlite" and not connection.is_in_memory_db():
         path = Path(str(connection.settings_dict["NAME"]) + ".migrate-lock")
         with path.open("a") as lock_file:
             while True:
