@@ -26,4 +26,3 @@ def error_tracking_init(*, dsn: str, environment: str, release: str | None, send
         # No traces_sample_rate: errors only; tracing every trade would cost the bell burst.
     )
     return True
-
