@@ -16,7 +16,6 @@ def _announce_if_due(news: News, now: datetime) -> None:
     if news.announced_at is None and news.published_at is not None and news.published_at <= now:
         News.objects.filter(pk=news.pk).update(announced_at=now)
         news.announced_at = now
-        reads_changed("news")
         broadcast("news", payloads.news(news))
 
 
@@ -72,6 +71,8 @@ def news_announce_due(*, now: datetime | None = None) -> list[News]:
             .filter(published_at__lte=now, announced_at__isnull=True)
             .order_by("published_at")
         )
+        if due:
+            reads_changed("news")  # before their events: a screen reads the feed on one
         for news in due:
             _announce_if_due(news, now)
     return due
