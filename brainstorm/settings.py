@@ -176,14 +176,19 @@ _db["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
-# Live events. Capacity is how many events may wait for one receiver before the oldest are
-# dropped: on Redis a receiver is a whole server process (all its sockets share one queue) and
-# each socket also buffers this many. 1,000 covers the bell burst (every team trading within a
-# second) for a client that stalls a few seconds; expiry drops events nobody took within 30 s,
-# by which time a reconnecting client rebuilds from a fresh snapshot anyway.
+# Live events. Capacity is how many events may wait for one receiver before the newest are
+# dropped. Each server process receives its WebSockets' events on one channel (overlay.hub), so
+# that channel gets LIVE_HUB_CAPACITY: everything the process's sockets hear, the bell burst's
+# three events a trade included, for a loop that stalls a few seconds. An SSE stream receives on
+# its own channel (CHANNEL_CAPACITY). Expiry drops events nobody took within 30 s, by which time a
+# reconnecting client rebuilds from a fresh snapshot anyway.
 REDIS_URL = env.str("REDIS_URL", default="")
 CHANNEL_CAPACITY = env.int("CHANNEL_CAPACITY", default=1000)
+LIVE_HUB_CAPACITY = env.int("LIVE_HUB_CAPACITY", default=10_000)
 CHANNEL_EXPIRY = env.int("CHANNEL_EXPIRY", default=30)
+# Channel layers forget a group membership after a day; the hub joins its groups again this often.
+LIVE_HUB_REFRESH_SECONDS = env.float("LIVE_HUB_REFRESH_SECONDS", default=3600.0)
+_channel_capacity = {"live-hub.*": LIVE_HUB_CAPACITY}  # overlay.hub.CHANNEL_PREFIX
 # Each server process waits on Redis for its sockets' events in blocking reads of 5 s
 # (channels_redis' BZPOPMIN). redis-py gives up on a read after socket_timeout, 5 s by default
 # since redis-py 8: a quiet market then timed out the read and closed a socket. Reads may take
@@ -196,6 +201,7 @@ if REDIS_URL:
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT}],
                 "capacity": CHANNEL_CAPACITY,
+                "channel_capacity": _channel_capacity,
                 "expiry": CHANNEL_EXPIRY,
             },
         }
@@ -204,7 +210,9 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": CHANNEL_CAPACITY, "expiry": CHANNEL_EXPIRY},
+            # One process; Channels 4.3's in-memory layer cannot take channel_capacity (it never
+            # compiles the patterns), so every channel gets the hub's room.
+            "CONFIG": {"capacity": LIVE_HUB_CAPACITY, "expiry": CHANNEL_EXPIRY},
         }
     }
 # At most one leaderboard event per this many seconds (the last change is always sent).

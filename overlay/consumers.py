@@ -13,6 +13,7 @@ from brainstorm import metrics
 from brainstorm.problems import DomainError
 from overlay import payloads, presence
 from overlay.events import CONTROL_TYPES, EVENT_TYPES, connection_ends, envelope, remember_server_loop
+from overlay.hub import Hub, current_hub
 from overlay.viewers import (
     OVERLAY,
     OVERLAY_VIEWER,
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
+LAYER_FAILED = 1011
 BELL_ACTIONS = ("start_day", "end_day")
 LAYER_MESSAGES = frozenset(EVENT_TYPES + CONTROL_TYPES) - {"snapshot"}
 MAX_MESSAGE_BYTES = 4096
@@ -46,7 +48,13 @@ def _origin_allowed(headers: list[tuple[bytes, bytes]]) -> bool:
 
 
 class MarketConsumer(AsyncWebsocketConsumer):
+    # No channel of its own: the server process receives the events of every socket's groups once
+    # and hands them to each socket (overlay.hub), instead of a thousand sockets each waiting on
+    # the channel layer. An alias with no layer configured makes Channels skip its own channel.
+    channel_layer_alias = "live events come from overlay.hub"
     viewer: Viewer | None = None
+    joined: Hub | None = None  # the hub, while this socket is in its groups
+    held: list[dict] | None = None  # events that came before the snapshot went out
     ended = False
     present_as = None  # the team's user id while this socket counts it online (overlay.presence)
     counted = False  # in the open-connections gauge (brainstorm.metrics)
@@ -60,8 +68,20 @@ class MarketConsumer(AsyncWebsocketConsumer):
             await self.close(code=refusal)
             return
         self.viewer = viewer
-        for group in viewer.groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        try:
+            await self._go_live(viewer)
+        except BaseException:
+            # Channels does not call disconnect() when connect() fails: leave the groups and the
+            # presence count here, or events would go on being handed to a dead socket.
+            await self.disconnect(LAYER_FAILED)
+            raise
+
+    async def _go_live(self, viewer: Viewer) -> None:
+        self.held = []
+        live = current_hub()
+        if live is not None:
+            await live.join(self, viewer.groups)
+            self.joined = live
         if viewer.kind == OVERLAY and not await self._token_still_current():
             self.ended = True  # disconnect() still leaves the groups
             await self.close(code=UNAUTHENTICATED)
@@ -72,6 +92,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
         # Subscribed before the snapshot is read: no change can fall between the two.
         snapshot = await database_sync_to_async(self._snapshot)()
         await self._send(envelope("snapshot", snapshot))
+        while self.held:  # then, in order, what happened while it was read
+            await self._handle(self.held.pop(0))
+        self.held = None
         # Counted once live: a socket refused or failed on the way in is not left in the gauge.
         metrics.LIVE_CONNECTIONS.labels("websocket").inc()
         self.counted = True
@@ -101,15 +124,16 @@ class MarketConsumer(AsyncWebsocketConsumer):
         return payloads.snapshot(include_leaderboard=visible)
 
     async def disconnect(self, code: int) -> None:
+        self.ended = True  # an event already on its way to this socket is not sent
         if self.counted:
             self.counted = False
             metrics.LIVE_CONNECTIONS.labels("websocket").dec()
         if self.present_as is not None:
             user_id, self.present_as = self.present_as, None
             await presence.socket_closed(user_id)
-        if self.viewer is not None:
-            for group in self.viewer.groups:
-                await self.channel_layer.group_discard(group, self.channel_name)
+        if self.joined is not None:
+            live, self.joined = self.joined, None
+            await live.leave(self, self.viewer.groups)
 
     # Commands from the client
 
@@ -147,18 +171,27 @@ class MarketConsumer(AsyncWebsocketConsumer):
         except DomainError as refusal:
             await self._error(refusal.code, refusal.detail)
 
-    async def dispatch(self, message: dict) -> None:
-        # Channels closes stale database connections before every message, by a trip to its one
-        # database thread. Events from the channel layer touch no database (their text is ready):
-        # with a thousand screens those trips, one after another, were most of a price change's
-        # delay (docs/performance.md). Socket messages keep them; database_sync_to_async also
-        # closes stale connections around each call.
+    # Events from the channel layer, by way of overlay.hub: one handler per event type (SPEC §5)
+
+    async def hub_message(self, message: dict) -> None:
+        if self.ended:
+            return
+        if self.held is not None:
+            self.held.append(message)  # the snapshot is on its way: after it
+            return
+        await self._handle(message)
+
+    async def hub_lost(self) -> None:
+        # The channel layer failed: events may be missing here. The client reconnects and starts
+        # again from a fresh snapshot rather than show a market that stopped moving.
+        if not self.ended:
+            self.ended = True
+            await self.close(code=LAYER_FAILED)
+
+    async def _handle(self, message: dict) -> None:
+        # Events touch no database (their text is ready): no trip to Channels' database thread.
         if message["type"] in LAYER_MESSAGES:
             await getattr(self, message["type"])(message)
-            return
-        await super().dispatch(message)
-
-    # Events from the channel layer: one handler per event type (SPEC §5)
 
     async def bell(self, message: dict) -> None:
         await self._forward(message)
@@ -197,8 +230,8 @@ class MarketConsumer(AsyncWebsocketConsumer):
         if self.ended:
             return
         if self.viewer is not None and self.viewer.may_see(message.get("audience", "all")):
-            if "text" in message:
-                await self.send(text_data=message["text"])  # serialised once for every socket
+            if "text" in message:  # serialised once for every socket
+                await self.base_send({"type": "websocket.send", "text": message["text"]})
             else:
                 await self._send(message["event"])
 

@@ -107,7 +107,8 @@ def send_now(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str 
         return
     metrics.EVENTS_BROADCAST.labels(event["type"]).inc()
     # The wire text made once here, not once per socket: a price change goes to every screen.
-    message = {"type": event["type"], "event": event, "text": json.dumps(event), "audience": audience}
+    # The group too: each server process reads all its groups' events on one channel (overlay.hub).
+    message = {"type": event["type"], "event": event, "text": json.dumps(event), "audience": audience, "group": group}
     loop, outbox = _server_loop, _outbox
     if loop is not None and outbox is not None and loop.is_running():
         try:

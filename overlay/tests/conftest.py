@@ -43,3 +43,11 @@ async def closed_with(ws, timeout: float = 2.0):
         message = await ws.receive_output()
         if message["type"] == "websocket.close":
             return message.get("code")
+
+
+async def group_size(layer, group: str) -> int:
+    """How many channels are in a group on the channel layer (in memory or Redis)."""
+    if hasattr(layer, "groups"):  # in-memory layer
+        return len(layer.groups.get(group, {}))
+    connection = layer.connection(layer.consistent_hash(group))  # Redis: the group is a sorted set
+    return await connection.zcard(layer._group_key(group))

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from django.test import AsyncClient, override_settings
 
 from market import services
-from overlay.tests.conftest import TOKEN, run
+from overlay.tests.conftest import TOKEN, group_size, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,13 +59,6 @@ def test_a_quiet_stream_sends_heartbeat_comments():
         return beats
 
     assert run(scenario) == [": heartbeat\n\n", ": heartbeat\n\n"]
-
-
-async def group_size(layer, group: str) -> int:
-    if hasattr(layer, "groups"):  # in-memory layer
-        return len(layer.groups.get(group, {}))
-    connection = layer.connection(layer.consistent_hash(group))  # Redis: the group is a sorted set
-    return await connection.zcard(layer._group_key(group))
 
 
 def test_a_client_going_away_ends_the_stream_and_leaves_the_group():

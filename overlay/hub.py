@@ -1,0 +1,166 @@
+"""One channel-layer subscription per server process for all of its live sockets.
+
+A Channels consumer per socket would receive every event from the channel layer on its own: for a
+thousand overlays on one server, a thousand wake-ups per price change, each creating and
+cancelling tasks inside the layer's receive, before a single frame is written. That was most of a
+price change's delay (docs/performance.md). Here the process joins each group once, whatever the
+number of its sockets in it, reads the events in one task, and hands each event to the sockets of
+its group directly, in the order the layer gave them.
+
+Each event names its group (`overlay.events.send_now` adds it): one channel receives them all.
+"""
+
+import asyncio
+import logging
+import weakref
+from typing import Protocol
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# The hub's channel names begin with this: settings give them more room than a socket's
+# (CHANNEL_LAYERS' channel_capacity), since one channel carries the whole process's events.
+CHANNEL_PREFIX = "live-hub"
+RETRY_SECONDS = 1.0
+YIELD_EVERY = 50  # sockets handed an event before the loop gets control back
+
+
+class Member(Protocol):
+    """A live connection: a WebSocket consumer."""
+
+    async def hub_message(self, message: dict) -> None:
+        """One event of a group the connection is in (never raises for a closed connection)."""
+
+    async def hub_lost(self) -> None:
+        """The channel layer failed: events may have been missed, so the connection should end
+        and its client reconnect for a fresh snapshot."""
+
+
+class Hub:
+    """The subscriptions of one event loop (one server process)."""
+
+    def __init__(self, layer) -> None:
+        self.layer = layer
+        self.channel: str | None = None
+        self.members: dict[str, set[Member]] = {}
+        self.subscribed: set[str] = set()
+        self.lock = asyncio.Lock()  # joins and leaves, one at a time: they read and change the above
+        self.reader: asyncio.Task | None = None
+        self.refresher: asyncio.Task | None = None
+
+    async def join(self, member: Member, groups: tuple[str, ...]) -> None:
+        """Deliver the events of `groups` to `member` from now on. When this returns the process
+        is in every group on the channel layer: an event sent after it reaches the member."""
+        async with self.lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel(f"{CHANNEL_PREFIX}.")
+            try:
+                for group in groups:
+                    if group not in self.subscribed:
+                        await self.layer.group_add(group, self.channel)
+                        self.subscribed.add(group)
+            except BaseException:
+                await self._tidy()  # a failed join leaves nothing behind
+                raise
+            for group in groups:
+                self.members.setdefault(group, set()).add(member)
+            if self.reader is None:
+                self.reader = asyncio.create_task(self._read(self.channel), name="brainstorm-live-hub")
+                self.refresher = asyncio.create_task(self._refresh(), name="brainstorm-live-hub-refresh")
+
+    async def leave(self, member: Member, groups: tuple[str, ...]) -> None:
+        """Stop delivering to `member`. The process leaves a group its last member left, and the
+        reading stops with the last member."""
+        async with self.lock:
+            for group in groups:
+                members = self.members.get(group)
+                if members is not None:
+                    members.discard(member)
+                    if not members:
+                        del self.members[group]
+            await self._tidy()
+
+    async def _tidy(self) -> None:
+        for group in self.subscribed - self.members.keys():
+            self.subscribed.discard(group)
+            try:
+                await self.layer.group_discard(group, self.channel)
+            except Exception:  # the membership expires on its own (group_expiry)
+                logger.exception("live events: leaving group %s failed", group)
+        if not self.members and self.reader is not None:
+            reader, refresher = self.reader, self.refresher
+            self.reader = self.refresher = None
+            self.channel = None  # the next join starts on a new channel
+            for task in (reader, refresher):
+                task.cancel()
+            await asyncio.gather(reader, refresher, return_exceptions=True)
+
+    async def _read(self, channel: str) -> None:
+        task = asyncio.current_task()
+        while True:
+            try:
+                message = await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("live events: the channel layer failed; this server's sockets reconnect")
+                await self._lost()
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            if task.cancelling():
+                # Cancelled during the receive, but the Redis client swallowed the cancellation.
+                raise asyncio.CancelledError
+            await self._deliver(message)
+
+    async def _deliver(self, message: dict) -> None:
+        members = self.members.get(message.get("group"))
+        if not members:
+            return  # sent before the last member of that group left
+        for count, member in enumerate(tuple(members), 1):
+            if member not in members:
+                continue  # left while this event was going out
+            try:
+                await member.hub_message(message)
+            except Exception:  # one broken socket must not stop the others' events
+                logger.exception("live events: delivering %s failed", message.get("type"))
+            if count % YIELD_EVERY == 0:
+                # The server writes a frame to the network only when the loop gets control back:
+                # let the first sockets' frames leave while the rest are being queued.
+                await asyncio.sleep(0)
+
+    async def _lost(self) -> None:
+        everyone = {member for members in self.members.values() for member in members}
+        for member in everyone:
+            try:
+                await member.hub_lost()
+            except Exception:
+                logger.exception("live events: closing a socket failed")
+
+    async def _refresh(self) -> None:
+        """Channel layers forget a group membership after `group_expiry` (a day by default); a
+        server runs longer. Join again well before that."""
+        while True:
+            await asyncio.sleep(settings.LIVE_HUB_REFRESH_SECONDS)
+            async with self.lock:
+                for group in tuple(self.subscribed):
+                    try:
+                        await self.layer.group_add(group, self.channel)
+                    except Exception:
+                        logger.exception("live events: renewing group %s failed", group)
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+
+
+def current_hub() -> Hub | None:
+    """This event loop's hub, or None when no channel layer is configured."""
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(loop)
+    if found is None:
+        layer = get_channel_layer()
+        if layer is None:
+            return None
+        found = _hubs[loop] = Hub(layer)
+    return found
