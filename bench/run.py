@@ -208,6 +208,10 @@ def scenario_sustained(quick: bool) -> None:
 def fanout_figures(quick: bool, kind: str = "daphne", baseline_too: bool = True) -> tuple[dict, dict | None]:
     clients, changes = (300, 10) if quick else (1000, 20)
     stocks = fresh_event(1)
+    data.open_market()
+    # Every team holds the stock: each change revalues them and moves the leaderboard, whose
+    # event then follows the price to every screen, as on event day.
+    data.history([team for team, _ in data.teams(300)], stocks, per_team=1)
     token = data.admin_token()
     ticker, company_id = stocks[0].ticker, stocks[0].pk
 

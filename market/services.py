@@ -434,7 +434,9 @@ def price_set(
             "At this price a team's value would be too large to record.", errors={"current_price": ["Too large."]}
         ) from exc
     audit(by=by, action="price_set", target=f"company:{locked.ticker}", old=str(old), new=str(price))
-    reads_changed("companies", "leaderboard")
+    # A stock nobody holds moves no team's value: the leaderboard stays as it was, and so do the
+    # screens showing it (no leaderboard event to every socket for nothing).
+    reads_changed(*(("companies", "leaderboard") if holder_ids else ("companies",)))
     activity(
         "price",
         f"{locked.ticker} {old} -> {price}",
@@ -445,7 +447,8 @@ def price_set(
         by_user_id=by and by.pk,
     )
     broadcast("price", payloads.price(locked))
-    leaderboard_changed()
+    if holder_ids:
+        leaderboard_changed()
     return locked
 
 

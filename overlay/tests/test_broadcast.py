@@ -11,12 +11,19 @@ from overlay.events import Coalescer, envelope
 pytestmark = pytest.mark.django_db
 
 
-def test_a_committed_price_change_queues_its_events(company, django_capture_on_commit_callbacks):
+def test_a_committed_price_change_queues_its_events(company, team, open_market, django_capture_on_commit_callbacks):
+    services.trade_execute(participant=team, company=company, side="buy", quantity=1)
     with django_capture_on_commit_callbacks() as callbacks:
         services.price_set(company=company, price=Decimal("11.00"), by=None)
     # Cached reads renewed first (a screen that reads on the event reads the change), the log
-    # line, the price event, then the leaderboard request.
+    # line, the price event, then the leaderboard request (a team holds the stock).
     assert len(callbacks) == 4
+
+
+def test_a_price_change_nobody_holds_leaves_the_leaderboard_alone(company, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.price_set(company=company, price=Decimal("11.00"), by=None)
+    assert len(callbacks) == 3  # no leaderboard request: no team's value moved
 
 
 def test_a_rolled_back_change_announces_nothing(company, team, open_market, django_capture_on_commit_callbacks):

@@ -289,6 +289,7 @@ def test_malformed_messages_get_an_error_and_the_socket_lives_on(admin_user, mes
 def test_a_hidden_leaderboard_is_kept_from_teams_but_not_from_the_overlay(team, company, open_market, event_settings):
     event_settings.leaderboard_visible = False
     event_settings.save()
+    services.trade_execute(participant=team, company=company, side="buy", quantity=1)  # so the price moves values
 
     headers = session_headers(team.user)
 
@@ -312,3 +313,24 @@ def test_a_hidden_leaderboard_is_kept_from_teams_but_not_from_the_overlay(team, 
     assert overlay_board["data"]["entries"]
     assert "price" in player_types
     assert "leaderboard" not in player_types
+
+
+def test_a_price_change_sends_a_leaderboard_only_when_a_team_holds_the_stock(team, make_company, open_market):
+    held, unheld = make_company("ACME", "10.00"), make_company("BOLT", "3.50")
+    services.trade_execute(participant=team, company=held, side="buy", quantity=5)
+
+    async def scenario():
+        ws = await open_socket()
+        await ws.receive_json_from()  # snapshot
+        seen = []
+        for company, price in ((unheld, "4.00"), (held, "12.00")):
+            await committed(
+                lambda company=company, price=price: services.price_set(company=company, price=Decimal(price), by=None)
+            )
+            await next_event(ws, "price")
+            while not await ws.receive_nothing(timeout=1.5):  # past the leaderboard's coalescing second
+                seen.append((company.ticker, (await ws.receive_json_from())["type"]))
+        await ws.disconnect()
+        return seen
+
+    assert run(scenario) == [("ACME", "leaderboard")]
