@@ -40,7 +40,7 @@ run: install .env
 	@# The scheduler runs beside the server and stops with it.
 	$(BIN)/python manage.py run_scheduler & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/daphne -b $(HOST) -p $(PORT) brainstorm.asgi:application
+	$(BIN)/python -m brainstorm.serve -b $(HOST) -p $(PORT) brainstorm.asgi:application
 
 # The browser tests drive Debian's Chromium; install it (as root, with apt) when it is missing.
 browser:

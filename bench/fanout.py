@@ -40,7 +40,7 @@ class Listener:
 
 
 async def fan_out(
-    url: str,
+    url: str | list[str],
     clients: int,
     changes: int,
     change: Callable[[int], Awaitable[str]],
@@ -48,9 +48,11 @@ async def fan_out(
     pause: float = 0.5,
     settle: float = 5.0,
 ) -> dict:
-    """Connect `clients` sockets, make `changes` changes (`change(k)` makes one and returns its
-    mark), and report delivery latency from each change to each client, and what was lost."""
-    listeners = [Listener(url, mark_of) for _ in range(clients)]
+    """Connect `clients` sockets (to the URLs in turn when given several, as a balancer would),
+    make `changes` changes (`change(k)` makes one and returns its mark), and report delivery
+    latency from each change to each client, and what was lost."""
+    urls = [url] if isinstance(url, str) else url
+    listeners = [Listener(urls[n % len(urls)], mark_of) for n in range(clients)]
     for start in range(0, clients, 50):
         await asyncio.gather(*(listener.open() for listener in listeners[start : start + 50]))
     await asyncio.sleep(1.0)  # every snapshot delivered before the first change

@@ -150,8 +150,11 @@ def scenario_burst(quick: bool) -> None:
 
 
 def scenario_servers(quick: bool) -> None:
-    print("\nBell burst by server: Daphne, Uvicorn, and two Daphne processes sharing Redis (teams split between them)")
-    for kind, processes in (("daphne", 1), ("uvicorn", 1), ("daphne", 2)):
+    print(
+        "\nBy server: the bell burst on Daphne (uvloop), Daphne on asyncio's own loop, Uvicorn, and two Daphne"
+        " processes sharing Redis (teams split between them); the fan-out on the last three"
+    )
+    for kind, processes in (("daphne", 1), ("daphne-asyncio", 1), ("uvicorn", 1), ("daphne", 2)):
         result = bell_burst(kind, processes)
         trades, baseline = result["trades"], result["baseline"]
         ok = not trades.errors and not result["ledger"].wrong
@@ -163,9 +166,10 @@ def scenario_servers(quick: bool) -> None:
             "0 errors, ledger exact",
             ok,
         )
-    got, _ = fanout_figures(quick, "uvicorn", baseline_too=False)
-    figures = f"{got['p50']:.0f} ms {got['p99']:.0f} ms"
-    row("servers", "uvicorn ×1: fan-out p50, p99", figures, "", "0 lost", not got["lost"])
+    for kind, processes in (("daphne-asyncio", 1), ("uvicorn", 1), ("daphne", 2)):
+        got, _ = fanout_figures(quick, kind, baseline_too=False, processes=processes)
+        figures = f"{got['p50']:.0f} ms {got['p99']:.0f} ms"
+        row("servers", f"{kind} ×{processes}: fan-out p50, p99", figures, "", "0 lost", not got["lost"])
 
 
 # Sustained trading
@@ -205,7 +209,9 @@ def scenario_sustained(quick: bool) -> None:
 # Fan-out
 
 
-def fanout_figures(quick: bool, kind: str = "daphne", baseline_too: bool = True) -> tuple[dict, dict | None]:
+def fanout_figures(
+    quick: bool, kind: str = "daphne", baseline_too: bool = True, processes: int = 1
+) -> tuple[dict, dict | None]:
     clients, changes = (300, 10) if quick else (1000, 20)
     stocks = fresh_event(1)
     data.open_market()
@@ -216,7 +222,7 @@ def fanout_figures(quick: bool, kind: str = "daphne", baseline_too: bool = True)
     ticker, company_id = stocks[0].ticker, stocks[0].pk
 
     async def ours() -> dict:
-        with Cluster(kind, SERVER_ENV) as cluster:
+        with Cluster(kind, SERVER_ENV, processes) as cluster:
             base = cluster.base(0)
             async with aiohttp.ClientSession(headers={"Authorization": f"Token {token}"}) as admin:
 
@@ -233,8 +239,8 @@ def fanout_figures(quick: bool, kind: str = "daphne", baseline_too: bool = True)
                 def mark_of(event: dict) -> str | None:
                     return event["data"]["price"] if event.get("type") == "price" else None
 
-                url = f"ws://127.0.0.1:{cluster.servers[0].port}/api/ws?token={OVERLAY_TOKEN}"
-                return await fan_out(url, clients, changes, change, mark_of)
+                urls = [f"ws://127.0.0.1:{server.port}/api/ws?token={OVERLAY_TOKEN}" for server in cluster.servers]
+                return await fan_out(urls, clients, changes, change, mark_of)
 
     async def baseline() -> dict:
         import websockets

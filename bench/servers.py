@@ -23,7 +23,8 @@ def free_port() -> int:
 
 
 class Server:
-    """One server process; `kind` is daphne, uvicorn or ws-baseline (bench/ws_baseline.py)."""
+    """One server process; `kind` is daphne (on uvloop, as production runs it: brainstorm/serve.py),
+    daphne-asyncio (Daphne on asyncio's own loop), uvicorn or ws-baseline (bench/ws_baseline.py)."""
 
     def __init__(self, kind: str, env: dict[str, str]):
         self.kind = kind
@@ -38,8 +39,11 @@ class Server:
 
     def command(self) -> list[str]:
         port = str(self.port)
+        daphne_args = ["-b", "127.0.0.1", "-p", port, "-v", "0", "brainstorm.asgi:application"]
         if self.kind == "daphne":
-            return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", port, "-v", "0", "brainstorm.asgi:application"]
+            return [sys.executable, "-m", "brainstorm.serve", *daphne_args]
+        if self.kind == "daphne-asyncio":
+            return [str(BIN / "daphne"), *daphne_args]
         if self.kind == "uvicorn":
             return [
                 *(str(BIN / "uvicorn"), "brainstorm.asgi:application", "--host", "127.0.0.1", "--port", port),

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Container entry point for the Brainstorm image.
-#   web        (default) apply migrations (one replica at a time), then serve HTTP/WebSocket/SSE with Daphne on :8000.
+#   web        (default) apply migrations (one replica at a time), then serve HTTP/WebSocket/SSE with Daphne
+#              (on uvloop) on :8000.
 #              Extra arguments are passed to Daphne, e.g. `web --verbosity 2`.
 #   scheduler  fire scheduled news, day opens/closes and price changes when due.
 #   anything else is run as given, e.g. `python manage.py createsuperuser`.
@@ -19,7 +20,8 @@ case "$1" in
         # X-Forwarded-For sent by anyone, bypassing the TRUSTED_PROXIES check (SPEC §10).
         # No access log of Daphne's: each request's JSON line comes from the application
         # (brainstorm.logs), with its request id; Daphne's plain line would repeat it.
-        exec daphne -b 0.0.0.0 -p 8000 --access-log /dev/null "$@" brainstorm.asgi:application
+        # Daphne on uvloop (brainstorm/serve.py takes Daphne's own arguments).
+        exec python -m brainstorm.serve -b 0.0.0.0 -p 8000 --access-log /dev/null "$@" brainstorm.asgi:application
         ;;
     scheduler)
         shift

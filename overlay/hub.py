@@ -49,6 +49,7 @@ class Hub:
         self.lock = asyncio.Lock()  # joins and leaves, one at a time: they read and change the above
         self.reader: asyncio.Task | None = None
         self.refresher: asyncio.Task | None = None
+        self.stopping: set[asyncio.Task] = set()
 
     async def join(self, member: Member, groups: tuple[str, ...]) -> None:
         """Deliver the events of `groups` to `member` from now on. When this returns the process
@@ -90,12 +91,15 @@ class Hub:
             except Exception:  # the membership expires on its own (group_expiry)
                 logger.exception("live events: leaving group %s failed", group)
         if not self.members and self.reader is not None:
-            reader, refresher = self.reader, self.refresher
-            self.reader = self.refresher = None
-            self.channel = None  # the next join starts on a new channel
-            for task in (reader, refresher):
+            # Nobody left to read for. Stop without waiting: a Redis read under way can take
+            # seconds to notice, and joins wait for this lock. A read that ends after this
+            # delivers nothing (_read), and the next join starts on a new channel.
+            for task in (self.reader, self.refresher):
                 task.cancel()
-            await asyncio.gather(reader, refresher, return_exceptions=True)
+                self.stopping.add(task)  # the loop keeps only weak references to tasks
+                task.add_done_callback(self.stopping.discard)
+            self.reader = self.refresher = None
+            self.channel = None
 
     async def _read(self, channel: str) -> None:
         task = asyncio.current_task()
@@ -105,6 +109,8 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if task.cancelling():
+                    raise asyncio.CancelledError from None  # stopped: the sockets are another reader's
                 logger.exception("live events: the channel layer failed; this server's sockets reconnect")
                 await self._lost()
                 await asyncio.sleep(RETRY_SECONDS)

@@ -39,7 +39,7 @@ def test_the_proxy_and_prometheus_find_every_web_replica():
 def test_the_container_migrates_one_replica_at_a_time_before_serving():
     script = (ROOT / "docker" / "entrypoint.sh").read_text()
     web = script[script.index("web)") : script.index(";;")]
-    assert web.index("manage.py migrate_locked") < web.index("exec daphne")
+    assert web.index("manage.py migrate_locked") < web.index("exec python -m brainstorm.serve")
     assert "manage.py migrate " not in web
 
 

@@ -63,9 +63,8 @@ def start_server(port: int) -> subprocess.Popen:
         env["REDIS_URL"] = settings.REDIS_URL
     else:
         env.pop("REDIS_URL", None)
-    daphne = Path(sys.executable).with_name("daphne")
-    process = subprocess.Popen(
-        [str(daphne), "-b", "127.0.0.1", "-p", str(port), "brainstorm.asgi:application"],
+    process = subprocess.Popen(  # Daphne, started as production starts it (brainstorm/serve.py)
+        [sys.executable, "-m", "brainstorm.serve", "-b", "127.0.0.1", "-p", str(port), "brainstorm.asgi:application"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -184,3 +184,55 @@ def test_a_socket_leaving_while_an_event_goes_out_is_not_sent_it():
     got, delivered = run(scenario)
     assert delivered == 199  # everyone else
     assert got == []
+
+
+class SwallowingLayer:
+    """A channel layer whose receive swallows the first cancellation on a channel, as a Redis
+    client may."""
+
+    def __init__(self):
+        self.queues: dict[str, asyncio.Queue] = {}
+        self.swallowed: set[str] = set()
+
+    async def new_channel(self, prefix: str) -> str:
+        name = f"{prefix}{len(self.queues)}"
+        self.queues[name] = asyncio.Queue()
+        return name
+
+    async def group_add(self, group, channel):
+        pass
+
+    async def group_discard(self, group, channel):
+        pass
+
+    async def receive(self, channel):
+        while True:
+            try:
+                return await self.queues[channel].get()
+            except asyncio.CancelledError:
+                if channel in self.swallowed:
+                    raise
+                self.swallowed.add(channel)
+
+
+def test_the_last_socket_leaves_at_once_even_while_the_layer_holds_a_read():
+    async def scenario():
+        layer = SwallowingLayer()
+        hub, first, second = Hub(layer), Recorder(), Recorder()
+        await hub.join(first, (MARKET_GROUP,))
+        old = hub.channel
+        await asyncio.sleep(0.01)  # the read is under way
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(hub.leave(first, (MARKET_GROUP,)), 2)
+        left_in = asyncio.get_running_loop().time() - started
+        await hub.join(second, (MARKET_GROUP,))  # a new socket is not kept waiting either
+        layer.queues[old].put_nowait({"type": "news", "group": MARKET_GROUP})  # ends the stopped read
+        layer.queues[hub.channel].put_nowait({"type": "price", "group": MARKET_GROUP})
+        await asyncio.sleep(0.05)
+        await hub.leave(second, (MARKET_GROUP,))
+        return left_in, first.got, second.got
+
+    left_in, first, second = run(scenario)
+    assert left_in < 0.5
+    assert first == []
+    assert second == ["price"]  # not the stopped reader's late "news"
