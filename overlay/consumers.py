@@ -1,9 +1,11 @@
 """WebSocket `/api/ws`: the live market for overlays, teams and organisers (SPEC §5)."""
 
+import asyncio
 import json
 import logging
 from typing import Any
 
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -25,6 +27,7 @@ from overlay.viewers import (
 )
 
 logger = logging.getLogger(__name__)
+_closing: set[asyncio.Task] = set()  # presence updates of sockets that ended without disconnect()
 
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
@@ -59,6 +62,29 @@ class MarketConsumer(AsyncWebsocketConsumer):
     present_as = None  # the team's user id while this socket counts it online (overlay.presence)
     counted = False  # in the open-connections gauge (brainstorm.metrics)
 
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Channels calls disconnect() only when the client's close reaches the consumer: not
+            # when a handler raised, nor when the server cancelled the consumer. A socket still
+            # joined here would be handed events for the life of the process.
+            self._abandoned()
+
+    def _abandoned(self) -> None:
+        self.ended = True
+        if self.joined is not None:
+            live, self.joined = self.joined, None
+            live.forget(self, self.viewer.groups)
+        if self.counted:
+            self.counted = False
+            metrics.LIVE_CONNECTIONS.labels("websocket").dec()
+        if self.present_as is not None:
+            user_id, self.present_as = self.present_as, None
+            task = asyncio.get_running_loop().create_task(presence.socket_closed(user_id))
+            _closing.add(task)  # the loop keeps only a weak reference
+            task.add_done_callback(_closing.discard)
+
     async def connect(self) -> None:
         remember_server_loop()
         # Accept first: a close code (4401/4403) can only reach the client on an open socket.
@@ -91,6 +117,8 @@ class MarketConsumer(AsyncWebsocketConsumer):
             await presence.socket_opened(self.present_as)
         # Subscribed before the snapshot is read: no change can fall between the two.
         snapshot = await database_sync_to_async(self._snapshot)()
+        if self.ended:
+            return  # closed meanwhile (the channel layer failed): no snapshot, nothing held
         await self._send(envelope("snapshot", snapshot))
         while self.held:  # then, in order, what happened while it was read
             await self._handle(self.held.pop(0))
@@ -231,12 +259,20 @@ class MarketConsumer(AsyncWebsocketConsumer):
             return
         if self.viewer is not None and self.viewer.may_see(message.get("audience", "all")):
             if "text" in message:  # serialised once for every socket
-                await self.base_send({"type": "websocket.send", "text": message["text"]})
+                await self._send_text(message["text"])
             else:
                 await self._send(message["event"])
 
     async def _send(self, event: dict) -> None:
-        await self.send(text_data=json.dumps(event))
+        await self._send_text(json.dumps(event))
+
+    async def _send_text(self, text: str) -> None:
+        try:
+            await self.base_send({"type": "websocket.send", "text": text})
+        except Disconnected:
+            # The socket is closing (the client's close is on its way to disconnect()): the
+            # server refuses further frames. Nothing more is sent to it.
+            self.ended = True
 
     async def _error(self, code: str, message: str) -> None:
         await self._send({"type": "error", "data": {"code": code, "message": message}})

@@ -47,9 +47,9 @@ class Hub:
         self.members: dict[str, set[Member]] = {}
         self.subscribed: set[str] = set()
         self.lock = asyncio.Lock()  # joins and leaves, one at a time: they read and change the above
-        self.reader: asyncio.Task | None = None
+        self.reader: asyncio.Task | None = None  # from the first join until the loop stops
         self.refresher: asyncio.Task | None = None
-        self.stopping: set[asyncio.Task] = set()
+        self.later: set[asyncio.Task] = set()  # leaves told to the layer after forget()
 
     async def join(self, member: Member, groups: tuple[str, ...]) -> None:
         """Deliver the events of `groups` to `member` from now on. When this returns the process
@@ -68,19 +68,35 @@ class Hub:
             for group in groups:
                 self.members.setdefault(group, set()).add(member)
             if self.reader is None:
+                # One reader for the life of the loop: stopping and starting it again would leave
+                # events for the old channel in the layer's buffers.
                 self.reader = asyncio.create_task(self._read(self.channel), name="brainstorm-live-hub")
                 self.refresher = asyncio.create_task(self._refresh(), name="brainstorm-live-hub-refresh")
 
     async def leave(self, member: Member, groups: tuple[str, ...]) -> None:
-        """Stop delivering to `member`. The process leaves a group its last member left, and the
-        reading stops with the last member."""
+        """Stop delivering to `member`; the process leaves a group its last member left."""
         async with self.lock:
-            for group in groups:
-                members = self.members.get(group)
-                if members is not None:
-                    members.discard(member)
-                    if not members:
-                        del self.members[group]
+            self._remove(member, groups)
+            await self._tidy()
+
+    def forget(self, member: Member, groups: tuple[str, ...]) -> None:
+        """`leave` for a connection that ended without saying so (no await: it may be running in a
+        cancelled task). It gets nothing more at once; the layer is told by a task."""
+        self._remove(member, groups)
+        task = asyncio.get_running_loop().create_task(self._tidy_locked())
+        self.later.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(self.later.discard)
+
+    def _remove(self, member: Member, groups: tuple[str, ...]) -> None:
+        for group in groups:
+            members = self.members.get(group)
+            if members is not None:
+                members.discard(member)
+                if not members:
+                    del self.members[group]
+
+    async def _tidy_locked(self) -> None:
+        async with self.lock:
             await self._tidy()
 
     async def _tidy(self) -> None:
@@ -90,16 +106,6 @@ class Hub:
                 await self.layer.group_discard(group, self.channel)
             except Exception:  # the membership expires on its own (group_expiry)
                 logger.exception("live events: leaving group %s failed", group)
-        if not self.members and self.reader is not None:
-            # Nobody left to read for. Stop without waiting: a Redis read under way can take
-            # seconds to notice, and joins wait for this lock. A read that ends after this
-            # delivers nothing (_read), and the next join starts on a new channel.
-            for task in (self.reader, self.refresher):
-                task.cancel()
-                self.stopping.add(task)  # the loop keeps only weak references to tasks
-                task.add_done_callback(self.stopping.discard)
-            self.reader = self.refresher = None
-            self.channel = None
 
     async def _read(self, channel: str) -> None:
         task = asyncio.current_task()
@@ -110,18 +116,28 @@ class Hub:
                 raise
             except Exception:
                 if task.cancelling():
-                    raise asyncio.CancelledError from None  # stopped: the sockets are another reader's
+                    raise asyncio.CancelledError from None  # the loop is stopping
                 logger.exception("live events: the channel layer failed; this server's sockets reconnect")
+                async with self.lock:
+                    # Redis may come back empty, memberships gone: the sockets that reconnect join
+                    # their groups on the layer again, whoever is still here.
+                    self.subscribed.clear()
                 await self._lost()
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             if task.cancelling():
-                # Cancelled during the receive, but the Redis client swallowed the cancellation.
+                # The loop is stopping and cancelled this task during the receive, but the Redis
+                # client swallowed the cancellation: end here, or the loop would wait for ever.
                 raise asyncio.CancelledError
             await self._deliver(message)
 
     async def _deliver(self, message: dict) -> None:
-        members = self.members.get(message.get("group"))
+        if "group" not in message:
+            # From a process of an older release (a rolling upgrade): which sockets may see it is
+            # unknown, so none do. Restart the scheduler with the web servers.
+            logger.warning("live events: %s without a group dropped", message.get("type"))
+            return
+        members = self.members.get(message["group"])
         if not members:
             return  # sent before the last member of that group left
         for count, member in enumerate(tuple(members), 1):

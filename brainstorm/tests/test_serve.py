@@ -42,3 +42,11 @@ def test_too_late_once_daphne_has_made_its_loop():
 def test_it_takes_daphnes_own_arguments():
     result = run_python("from brainstorm.serve import main; main(['--help'])")
     assert "--websocket_timeout" in result.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_server_stops_cleanly_when_told_to(server):
+    # On uvloop Twisted still hears SIGTERM (the container's stop): the process ends by itself.
+    process = server["process"]
+    process.terminate()
+    assert process.wait(10) == 0
