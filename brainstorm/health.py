@@ -4,7 +4,8 @@ import asyncio
 import logging
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers, get_channel_layer
 from django.db import DatabaseError, connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -28,13 +29,22 @@ def database_ok() -> bool:
 
 
 async def _channel_layer_round_trip() -> bool:
-    layer = get_channel_layer()
-    if layer is None:
+    if get_channel_layer() is None:
         return False
-    channel = await layer.new_channel("health.")
-    await layer.send(channel, {"type": "health.ping"})
-    message = await layer.receive(channel)
-    return message.get("type") == "health.ping"
+    # A layer of its own, with its own connections: channels_redis lets one receive at a time run
+    # per layer object, and the process's live-event reader holds that turn while it waits on
+    # Redis (up to 5 s in a quiet market). On the shared layer the check timed out whenever the
+    # server had a socket open: healthy servers answered 503.
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    try:
+        channel = await layer.new_channel("health.")
+        await layer.send(channel, {"type": "health.ping"})
+        message = await layer.receive(channel)
+        return message.get("type") == "health.ping"
+    finally:
+        close = getattr(layer, "close_pools", None)  # channels_redis: its connections
+        if close is not None:
+            await close()
 
 
 async def _channel_layer_ok() -> bool:
