@@ -160,8 +160,8 @@ class MarketConsumer(AsyncWebsocketConsumer):
             user_id, self.present_as = self.present_as, None
             await presence.socket_closed(user_id)
         if self.joined is not None:
-            live, self.joined = self.joined, None
-            await live.leave(self, self.viewer.groups)
+            await self.joined.leave(self, self.viewer.groups)
+            self.joined = None  # after: if the leave is cancelled, _abandoned() forgets the socket
 
     # Commands from the client
 
