@@ -1,6 +1,5 @@
 """WebSocket `/api/ws`: the live market for overlays, teams and organisers (SPEC §5)."""
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -15,7 +14,7 @@ from brainstorm import metrics
 from brainstorm.problems import DomainError
 from overlay import payloads, presence
 from overlay.events import CONTROL_TYPES, EVENT_TYPES, connection_ends, envelope, remember_server_loop
-from overlay.hub import Hub, current_hub
+from overlay.hub import Hub, current_hub, in_background
 from overlay.viewers import (
     OVERLAY,
     OVERLAY_VIEWER,
@@ -27,7 +26,6 @@ from overlay.viewers import (
 )
 
 logger = logging.getLogger(__name__)
-_closing: set[asyncio.Task] = set()  # presence updates of sockets that ended without disconnect()
 
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
@@ -73,17 +71,18 @@ class MarketConsumer(AsyncWebsocketConsumer):
 
     def _abandoned(self) -> None:
         self.ended = True
+        self._uncount()
         if self.joined is not None:
             live, self.joined = self.joined, None
             live.forget(self, self.viewer.groups)
+        if self.present_as is not None:
+            user_id, self.present_as = self.present_as, None
+            in_background(presence.socket_closed(user_id))
+
+    def _uncount(self) -> None:
         if self.counted:
             self.counted = False
             metrics.LIVE_CONNECTIONS.labels("websocket").dec()
-        if self.present_as is not None:
-            user_id, self.present_as = self.present_as, None
-            task = asyncio.get_running_loop().create_task(presence.socket_closed(user_id))
-            _closing.add(task)  # the loop keeps only a weak reference
-            task.add_done_callback(_closing.discard)
 
     async def connect(self) -> None:
         remember_server_loop()
@@ -153,9 +152,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.ended = True  # an event already on its way to this socket is not sent
-        if self.counted:
-            self.counted = False
-            metrics.LIVE_CONNECTIONS.labels("websocket").dec()
+        self._uncount()
         if self.present_as is not None:
             user_id, self.present_as = self.present_as, None
             await presence.socket_closed(user_id)

@@ -13,6 +13,7 @@ Each event names its group (`overlay.events.send_now` adds it): one channel rece
 import asyncio
 import logging
 import weakref
+from collections.abc import Coroutine
 from typing import Protocol
 
 from channels.layers import get_channel_layer
@@ -49,7 +50,6 @@ class Hub:
         self.lock = asyncio.Lock()  # joins and leaves, one at a time: they read and change the above
         self.reader: asyncio.Task | None = None  # from the first join until the loop stops
         self.refresher: asyncio.Task | None = None
-        self.later: set[asyncio.Task] = set()  # leaves told to the layer after forget()
 
     async def join(self, member: Member, groups: tuple[str, ...]) -> None:
         """Deliver the events of `groups` to `member` from now on. When this returns the process
@@ -83,9 +83,7 @@ class Hub:
         """`leave` for a connection that ended without saying so (no await: it may be running in a
         cancelled task). It gets nothing more at once; the layer is told by a task."""
         self._remove(member, groups)
-        task = asyncio.get_running_loop().create_task(self._tidy_locked())
-        self.later.add(task)  # the loop keeps only a weak reference
-        task.add_done_callback(self.later.discard)
+        in_background(self._tidy_locked())
 
     def _remove(self, member: Member, groups: tuple[str, ...]) -> None:
         for group in groups:
@@ -171,6 +169,17 @@ class Hub:
                         await self.layer.group_add(group, self.channel)
                     except Exception:
                         logger.exception("live events: renewing group %s failed", group)
+
+
+_background: set[asyncio.Task] = set()
+
+
+def in_background(work: Coroutine) -> None:
+    """Run `work` on this loop without waiting for it (held here: the loop keeps only a weak
+    reference to a task)."""
+    task = asyncio.get_running_loop().create_task(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()

@@ -269,3 +269,27 @@ def test_a_socket_ended_without_disconnect_is_forgotten(monkeypatch):
     during, after = run(scenario)
     assert during >= 1
     assert after == during - 1
+
+
+def test_a_socket_already_closing_is_sent_nothing_more_and_raises_nothing():
+    # The client's close is on its way: the server refuses frames (Autobahn raises) until
+    # disconnect() comes. The event must not fail, nor be tried again on that socket.
+    from autobahn.exception import Disconnected
+
+    from overlay.viewers import OVERLAY_VIEWER
+
+    tried: list[str] = []
+
+    async def refusing_send(message):
+        tried.append(message["text"])
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    async def scenario():
+        consumer = MarketConsumer()
+        consumer.viewer, consumer.base_send = OVERLAY_VIEWER, refusing_send
+        for n in range(2):
+            await consumer.hub_message({"type": "price", "text": f"price {n}", "group": MARKET_GROUP})
+        return consumer.ended
+
+    assert run(scenario) is True
+    assert tried == ["price 0"]
