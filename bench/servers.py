@@ -67,6 +67,8 @@ class Server:
                 "--format",
                 "raw",
                 "--threads",
+                # BENCH_PROFILE=gil: only the thread holding the GIL, i.e. where the processor goes.
+                *(["--gil"] if os.environ["BENCH_PROFILE"] == "gil" else []),
                 "-o",
                 str(profile),
                 "--",

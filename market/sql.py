@@ -46,3 +46,38 @@ def decimal_of(value, places: Decimal | None = None) -> Decimal:
 
 def money_of(value) -> Decimal:
     return decimal_of(value, CENT)
+
+
+class Columns:
+    """A model's columns in hand-written SQL (`alias.column, …`), and its rows read back as the
+    ORM would read them: the database backend's and the fields' converters applied (SQLite keeps
+    UUIDs as text and booleans as integers), the instance made by `Model.from_db`."""
+
+    def __init__(self, model: type[Model], alias: str):
+        self.model = model
+        self.fields = model._meta.concrete_fields
+        self.sql = ", ".join(f"{alias}.{connection.ops.quote_name(field.column)}" for field in self.fields)
+        self._attnames = [field.attname for field in self.fields]
+        self._converters: dict[str, list] = {}  # per database alias
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def load(self, values) -> Model:
+        converters = self._converters.get(connection.alias)
+        if converters is None:
+            converters = self._converters[connection.alias] = self._converters_for(connection)
+        values = list(values)
+        for index, col, field_converters in converters:
+            for converter in field_converters:
+                values[index] = converter(values[index], col, connection)
+        return self.model.from_db(connection.alias, self._attnames, values)
+
+    def _converters_for(self, db) -> list:
+        found = []
+        for index, field in enumerate(self.fields):
+            col = field.get_col(self.model._meta.db_table)
+            field_converters = [*db.ops.get_db_converters(col), *col.get_db_converters(db)]
+            if field_converters:
+                found.append((index, col, field_converters))
+        return found

@@ -262,7 +262,49 @@ def test_an_api_token_brings_its_account_and_team_in_one_query(team, django_asse
     with django_assert_num_queries(1):
         user, token = TokenAuthentication().authenticate_credentials(key)
         assert user.participant.display_name == team.display_name
+        assert user.participant.user is user and token.user is user
     assert token.key == key
+
+
+def _fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def test_the_token_query_reads_every_field_as_the_orm_does(make_team):
+    """The authentication's own SQL gives the same values, of the same types, as the ORM's read,
+    on either database (SQLite keeps UUIDs as text, booleans as integers, decimals as floats)."""
+    from accounts.authentication import TokenAuthentication
+
+    team = make_team(school="Hill School")
+    team.is_frozen = True
+    team.save()
+    key = Token.objects.create(user=team.user).key
+    user, token = TokenAuthentication().authenticate_credentials(key)
+    expected_user, expected_team = User.objects.get(pk=team.user.pk), Participant.objects.get(pk=team.pk)
+    for loaded, expected in ((user, expected_user), (user.participant, expected_team), (token, Token.objects.get())):
+        assert _fields(loaded) == _fields(expected)
+        assert {k: type(v) for k, v in _fields(loaded).items()} == {k: type(v) for k, v in _fields(expected).items()}
+        assert not loaded._state.adding
+    user.participant.display_name = "Renamed"
+    user.participant.save(update_fields=["display_name"])  # an instance the ORM can save
+    assert Participant.objects.get(pk=team.pk).display_name == "Renamed"
+
+
+def test_an_organisers_token_brings_an_account_without_a_team(admin_user):
+    from accounts.authentication import TokenAuthentication
+
+    user, _ = TokenAuthentication().authenticate_credentials(Token.objects.create(user=admin_user).key)
+    assert user.pk == admin_user.pk and user.is_staff
+    assert not hasattr(user, "participant")
+
+
+def test_an_unknown_token_is_refused(db):
+    from rest_framework.exceptions import AuthenticationFailed
+
+    from accounts.authentication import TokenAuthentication
+
+    with pytest.raises(AuthenticationFailed, match="Invalid token"):
+        TokenAuthentication().authenticate_credentials("0" * 40)
 
 
 def test_the_token_of_a_deactivated_account_is_refused(team, api):
