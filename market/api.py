@@ -22,7 +22,7 @@ from accounts.permissions import IsAdmin, IsParticipant
 from brainstorm import metrics
 from brainstorm.problems import PROBLEM_CONTENT_TYPE, DomainError
 from brainstorm.read_cache import page_key, read_cached, reads_changed
-from brainstorm.serializers import StrictSerializer
+from brainstorm.serializers import StrictSerializer, represent
 from market import selectors, services
 from market.errors import CompanyHasTrades, IdempotencyKeyReused, LeaderboardHidden
 from market.idempotency import MAX_KEY_LENGTH, fingerprint, idempotent_call
@@ -204,7 +204,7 @@ def trade(*, participant: Participant, data, key: str | None = None) -> dict:
         metrics.trade_refused(refusal.code)
         raise
     # TradeResponseSerializer's shape, from the portfolio the trade already serialised for its event.
-    return {"transaction": TransactionSerializer(executed).data, "portfolio": executed.portfolio_data}
+    return {"transaction": represent(TransactionSerializer, executed), "portfolio": executed.portfolio_data}
 
 
 def trade_once(*, participant: Participant, data, key: str) -> tuple[int, dict, bool]:

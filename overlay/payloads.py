@@ -1,8 +1,10 @@
-"""The `data` of each live event (SPEC §5), built from the same serializers as the HTTP API."""
+"""The `data` of each live event (SPEC §5), built from the same serializers as the HTTP API
+(each made once: brainstorm.serializers.represent)."""
 
 from typing import Any
 
 from brainstorm.read_cache import read_cached
+from brainstorm.serializers import represent, represent_many
 from market import selectors
 from market.models import Company, EventSettings, Participant, Transaction
 from market.serializers import CompanySerializer, LeaderboardEntrySerializer, MarketSerializer, PortfolioSerializer
@@ -15,17 +17,17 @@ SNAPSHOT_NEWS = 5
 
 
 def market() -> dict[str, Any]:
-    return dict(MarketSerializer(selectors.market_state()).data)
+    return represent(MarketSerializer, selectors.market_state())
 
 
 def company(company: Company) -> dict[str, Any]:
-    return dict(CompanySerializer(company).data)
+    return represent(CompanySerializer, company)
 
 
 def price(company: Company) -> dict[str, Any]:
     """SPEC's `{ticker, price, previous_price, change, change_pct}`, plus the rest of the company
     (name, is_active), so a screen can also draw a company it has not seen before."""
-    return dict(CompanySerializer(company).data)
+    return represent(CompanySerializer, company)
 
 
 def trade(trade: Transaction, team: Participant) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def portfolio(team: Participant) -> dict[str, Any]:
 
 def portfolio_data(portfolio: dict) -> dict[str, Any]:
     """A portfolio already read (selectors.portfolio), in the event's form."""
-    return dict(PortfolioSerializer(portfolio).data)
+    return represent(PortfolioSerializer, portfolio)
 
 
 def news(item: News) -> dict[str, Any]:
@@ -53,7 +55,7 @@ def news(item: News) -> dict[str, Any]:
 
 def leaderboard_top(limit: int = LEADERBOARD_TOP) -> list[dict[str, Any]]:
     entries = [selectors.leaderboard_entry(team) for team in selectors.leaderboard()[:limit]]
-    return list(LeaderboardEntrySerializer(entries, many=True).data)
+    return represent_many(LeaderboardEntrySerializer, entries)
 
 
 def snapshot(*, include_leaderboard: bool = True) -> dict[str, Any]:
@@ -68,11 +70,11 @@ def snapshot(*, include_leaderboard: bool = True) -> dict[str, Any]:
 
 
 def _all_companies() -> list[dict[str, Any]]:
-    return list(CompanySerializer(Company.objects.order_by("ticker"), many=True).data)
+    return represent_many(CompanySerializer, Company.objects.order_by("ticker"))
 
 
 def _latest_news() -> list[dict[str, Any]]:
-    return list(NewsSerializer(News.objects.feed()[:SNAPSHOT_NEWS], many=True).data)
+    return represent_many(NewsSerializer, News.objects.feed()[:SNAPSHOT_NEWS])
 
 
 def leaderboard_visible_to_teams() -> bool:
