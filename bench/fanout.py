@@ -49,13 +49,20 @@ async def fan_out(
     settle: float = 5.0,
 ) -> dict:
     """Connect `clients` sockets (to the URLs in turn when given several, as a balancer would),
-    make `changes` changes (`change(k)` makes one and returns its mark), and report delivery
-    latency from each change to each client, and what was lost."""
+    make a first change (`change(-1)`), then `changes` changes (`change(k)` makes one and returns
+    its mark), and report delivery latency from each change to each client, the first apart, and
+    what was lost."""
     urls = [url] if isinstance(url, str) else url
     listeners = [Listener(urls[n % len(urls)], mark_of) for n in range(clients)]
     for start in range(0, clients, 50):
         await asyncio.gather(*(listener.open() for listener in listeners[start : start + 50]))
     await asyncio.sleep(1.0)  # every snapshot delivered before the first change
+    # One change first, reported apart and not among the measured ones: a server's first event
+    # pays for what a process does once (its first connection to send on the channel layer).
+    # With twenty changes, a thousand samples each, one slow change would be the whole p99.
+    cold_started = time.perf_counter()
+    cold = await change(-1)
+    await asyncio.sleep(pause)
     sent: dict[str, float] = {}
     answered: list[float] = []
     for k in range(changes):
@@ -65,7 +72,7 @@ async def fan_out(
         sent[mark] = started
         await asyncio.sleep(pause)
     deadline = time.perf_counter() + settle
-    while time.perf_counter() < deadline and any(len(lst.seen) < changes for lst in listeners):
+    while time.perf_counter() < deadline and any(len(lst.seen) < changes + 1 for lst in listeners):
         await asyncio.sleep(0.1)
     latencies, lost = [], 0
     for listener in listeners:
@@ -74,6 +81,8 @@ async def fan_out(
                 latencies.append(listener.seen[mark] - started)
             else:
                 lost += 1
+    cold_latencies = [listener.seen[cold] - cold_started for listener in listeners if cold in listener.seen]
+    lost += clients - len(cold_latencies)
     await asyncio.gather(*(listener.close() for listener in listeners))
     return {
         "p50": percentile(latencies, 50) * 1000,
@@ -82,4 +91,6 @@ async def fan_out(
         "lost": lost,
         "change_p50": percentile(answered, 50) * 1000,
         "delivered": len(latencies),
+        "cold_p50": percentile(cold_latencies, 50) * 1000,
+        "cold_max": max(cold_latencies, default=float("nan")) * 1000,
     }
