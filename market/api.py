@@ -14,7 +14,6 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import Role, User
@@ -46,20 +45,11 @@ from market.serializers import (
     TransactionSerializer,
 )
 from market.spreadsheets import XLSX_CONTENT_TYPE, SpreadsheetRefused
+from market.throttles import TradeThrottle
 from overlay import payloads
 
 TICKER_IN_URL = r"[A-Za-z0-9.]{1,10}"
 IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}$")
-
-
-class TradeThrottle(UserRateThrottle):
-    scope = "trades"
-
-    def allow_request(self, request, view) -> bool:
-        allowed = super().allow_request(request, view)
-        if not allowed:
-            metrics.trade_refused("throttled")
-        return allowed
 
 
 # Reads for everyone signed in

@@ -19,9 +19,10 @@ from accounts.decorators import team_required
 from brainstorm import metrics
 from brainstorm.problems import DomainError
 from market import selectors
-from market.api import IDEMPOTENCY_KEY, TradeThrottle, trade_once
+from market.api import IDEMPOTENCY_KEY, trade_once
 from market.models import Company, EventSettings, Holding, TradeType, Transaction
 from market.templatetags.money import count, money
+from market.throttles import TradeThrottle
 from newsroom.models import News
 
 DASHBOARD_NEWS = 5
