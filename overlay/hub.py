@@ -19,6 +19,8 @@ from typing import Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from overlay.events import unbatched
+
 logger = logging.getLogger(__name__)
 
 # The hub's channel names begin with this: settings give them more room than a socket's
@@ -127,7 +129,8 @@ class Hub:
                 # The loop is stopping and cancelled this task during the receive, but the Redis
                 # client swallowed the cancellation: end here, or the loop would wait for ever.
                 raise asyncio.CancelledError
-            await self._deliver(message)
+            for event in unbatched(message):
+                await self._deliver(event)
 
     async def _deliver(self, message: dict) -> None:
         if "group" not in message:

@@ -17,7 +17,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from brainstorm import metrics
 from brainstorm.problems import problem_response
 from overlay import payloads
-from overlay.events import connection_ends, envelope, remember_server_loop
+from overlay.events import connection_ends, envelope, remember_server_loop, unbatched
 from overlay.viewers import OVERLAY, OVERLAY_VIEWER, Viewer, overlay_token_ok, viewer_for_user
 
 logger = logging.getLogger(__name__)
@@ -99,22 +99,23 @@ async def _stream(
         while True:
             try:
                 async with asyncio.timeout(settings.SSE_HEARTBEAT_SECONDS):
-                    message = await layer.receive(channel)
+                    received = await layer.receive(channel)
             except TimeoutError:
                 yield ": heartbeat\n\n"
                 continue
-            if message["type"] == "session_ended":
-                if viewer.user is not None and connection_ends(
-                    message["event"]["data"], session_key=session_key, by_token=by_token
-                ):
-                    return  # signed out or password changed: the stream ends
-                continue
-            if message["type"] == "overlay_token_rotated":
-                if viewer.kind == OVERLAY:
-                    return  # the URL carries the old token: the stream ends
-                continue
-            if viewer.may_see(message.get("audience", "all")):
-                yield f"data: {message['text']}\n\n" if "text" in message else _frame(message["event"])
+            for message in unbatched(received):
+                if message["type"] == "session_ended":
+                    if viewer.user is not None and connection_ends(
+                        message["event"]["data"], session_key=session_key, by_token=by_token
+                    ):
+                        return  # signed out or password changed: the stream ends
+                    continue
+                if message["type"] == "overlay_token_rotated":
+                    if viewer.kind == OVERLAY:
+                        return  # the URL carries the old token: the stream ends
+                    continue
+                if viewer.may_see(message.get("audience", "all")):
+                    yield f"data: {message['text']}\n\n" if "text" in message else _frame(message["event"])
     finally:
         metrics.LIVE_CONNECTIONS.labels("sse").dec()
         # The client went away (Django cancels the stream) or the server stops.

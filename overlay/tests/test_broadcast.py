@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from market import services
-from overlay.events import Coalescer, envelope
+from overlay.events import Coalescer, envelope, user_group
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +135,9 @@ def test_events_sent_from_request_threads_leave_through_the_outbox_in_order():
                 events.send_now(envelope("price", {"n": n}))
 
         await asyncio.to_thread(request_thread)
-        received = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(30)]
+        received = []
+        while len(received) < 30:  # what queued up while a send was under way came in one batch
+            received += events.unbatched(await asyncio.wait_for(layer.receive(channel), 5))
         await layer.group_discard(events.MARKET_GROUP, channel)
         del layer.group_send
         loop_thread.append(threading.get_ident())
@@ -180,3 +182,122 @@ def test_the_outbox_stops_when_the_server_stops_even_if_the_layer_swallows_the_c
         return task in done, task.cancelled()
 
     assert async_to_sync(scenario)() == (True, True)
+
+
+def test_events_that_queue_up_during_a_send_go_out_as_one_batch_per_group_in_order(monkeypatch):
+    # Under a stream of trades the loop answers each Redis round trip late: events sent one by
+    # one fell behind. What queued meanwhile goes out in one group send per group.
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+
+    from overlay import events
+
+    class SlowLayer:
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, dict]] = []
+            self.first = asyncio.Event()
+            self.release = asyncio.Event()
+
+        async def group_send(self, group, message):
+            self.sent.append((group, message))
+            self.first.set()
+            await self.release.wait()
+
+    layer = SlowLayer()
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+
+    def event(group: str, n: int) -> tuple[str, dict]:
+        return group, {"type": "trade" if group == events.MARKET_GROUP else "portfolio", "n": n, "group": group}
+
+    async def scenario() -> list[tuple[str, dict]]:
+        outbox = asyncio.Queue()
+        task = asyncio.get_running_loop().create_task(events._deliver(outbox))
+        outbox.put_nowait(event(events.MARKET_GROUP, 0))
+        await asyncio.wait_for(layer.first.wait(), 2)  # the first is on its way, alone
+        for n in range(1, 6):  # meanwhile a trade and a portfolio event each, five times
+            outbox.put_nowait(event(events.MARKET_GROUP, n))
+            outbox.put_nowait(event(user_group(7), n))
+        layer.release.set()
+        while outbox.qsize() or len(layer.sent) < 3:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        return layer.sent
+
+    sent = async_to_sync(scenario)()
+    assert [(group, message["type"]) for group, message in sent] == [
+        (events.MARKET_GROUP, "trade"),
+        (events.MARKET_GROUP, "batch"),
+        (user_group(7), "batch"),
+    ]
+    assert [m["n"] for m in events.unbatched(sent[1][1])] == [1, 2, 3, 4, 5]
+    assert [m["n"] for m in events.unbatched(sent[2][1])] == [1, 2, 3, 4, 5]
+    assert sent[1][1]["group"] == events.MARKET_GROUP  # the hub hands a message to its group's sockets
+    assert events.unbatched(sent[0][1]) == [sent[0][1]]
+
+
+def test_a_batch_is_at_most_batch_limit_events(monkeypatch):
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+
+    from overlay import events
+
+    sizes: list[int] = []
+
+    class Layer:
+        async def group_send(self, group, message):
+            sizes.append(len(events.unbatched(message)))
+
+    monkeypatch.setattr(events, "get_channel_layer", lambda: Layer())
+    monkeypatch.setattr(events, "BATCH_LIMIT", 4)
+
+    async def scenario() -> None:
+        outbox = asyncio.Queue()
+        for n in range(10):
+            outbox.put_nowait((events.MARKET_GROUP, {"type": "trade", "n": n}))
+        task = asyncio.get_running_loop().create_task(events._deliver(outbox))
+        while sum(sizes) < 10:
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    async_to_sync(scenario)()
+    assert sizes == [4, 4, 2]
+
+
+def test_the_groups_of_a_batch_are_sent_at_the_same_time(monkeypatch):
+    # Each team's portfolio events have a group of their own: sent one group after another, a
+    # stream of trades outran the outbox. Here a send to one team's group finishes only once the
+    # other team's has started: sent in turn, it would wait for ever.
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+
+    from overlay import events
+
+    started = {user_group(1): asyncio.Event(), user_group(2): asyncio.Event()}
+    done: list[str] = []
+
+    class Layer:
+        async def group_send(self, group, message):
+            started[group].set()
+            other = user_group(2) if group == user_group(1) else user_group(1)
+            await started[other].wait()
+            done.append(group)
+
+    monkeypatch.setattr(events, "get_channel_layer", lambda: Layer())
+
+    async def scenario() -> None:
+        outbox = asyncio.Queue()
+        outbox.put_nowait((user_group(1), {"type": "portfolio"}))
+        outbox.put_nowait((user_group(2), {"type": "portfolio"}))
+        task = asyncio.get_running_loop().create_task(events._deliver(outbox))
+        try:
+            async with asyncio.timeout(2):
+                while len(done) < 2:
+                    await asyncio.sleep(0.01)
+        finally:
+            task.cancel()
+
+    async_to_sync(scenario)()
+    assert sorted(done) == [user_group(1), user_group(2)]

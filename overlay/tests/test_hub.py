@@ -2,6 +2,7 @@
 to the sockets of its group; snapshot first, failures closed, memberships renewed."""
 
 import asyncio
+import json
 import threading
 from decimal import Decimal
 
@@ -293,3 +294,22 @@ def test_a_socket_already_closing_is_sent_nothing_more_and_raises_nothing():
 
     assert run(scenario) is True
     assert tried == ["price 0"]
+
+
+def layer_message(event: dict, group: str = MARKET_GROUP) -> dict:
+    """An event as send_now hands it to the channel layer."""
+    return {"type": event["type"], "event": event, "text": json.dumps(event), "audience": "all", "group": group}
+
+
+def test_a_batch_of_events_reaches_each_socket_as_its_events_in_order():
+    batch = [layer_message(envelope("price", {"ticker": "ACME", "price": f"1{n}.00"})) for n in range(4)]
+
+    async def scenario():
+        sockets = [await connected() for _ in range(2)]
+        await get_channel_layer().group_send(MARKET_GROUP, {"type": "batch", "group": MARKET_GROUP, "messages": batch})
+        got = [[(await next_event(ws, "price"))["data"]["price"] for _ in range(4)] for ws in sockets]
+        for ws in sockets:
+            await ws.disconnect()
+        return got
+
+    assert run(scenario) == [["10.00", "11.00", "12.00", "13.00"]] * 2

@@ -134,3 +134,28 @@ def test_a_wrong_api_token_is_refused():
     response = run(scenario)
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+def test_a_batch_of_events_reaches_the_stream_as_its_events_in_order():
+    from channels.layers import get_channel_layer
+
+    from overlay.events import MARKET_GROUP, envelope
+
+    events = [envelope("price", {"ticker": "ACME", "price": f"2{n}.00"}) for n in range(3)]
+    messages = [
+        {"type": "price", "event": event, "text": json.dumps(event), "audience": "all", "group": MARKET_GROUP}
+        for event in events
+    ]
+
+    async def scenario():
+        response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")
+        stream = aiter(response.streaming_content)
+        await next_data(stream)  # snapshot
+        await get_channel_layer().group_send(
+            MARKET_GROUP, {"type": "batch", "group": MARKET_GROUP, "messages": messages}
+        )
+        got = [await next_data(stream) for _ in range(3)]
+        await stream.aclose()
+        return got
+
+    assert [event["data"]["price"] for event in run(scenario)] == ["20.00", "21.00", "22.00"]
