@@ -207,7 +207,7 @@ def scenario_sustained(quick: bool) -> None:
     row("sustained", "p99 latency", ms(trades.ms(99)), ms(baseline.ms(99)))
     # Two events a trade (its `trade` and the team's `portfolio`): still waiting at the end means
     # screens see the trades late, and later the longer the trading lasts.
-    behind = heap["outbox"] / (2 * trades.rate)
+    behind = heap["outbox"] / (2 * trades.rate) if trades.rate else float("inf")
     row(
         "sustained",
         "live events unsent at the end",

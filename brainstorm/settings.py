@@ -323,8 +323,17 @@ IMPORT_EXPORT_TMP_STORAGE_CLASS = "market.spreadsheets.UploadStorage"
 
 # Throttle counters, the admin's import uploads and who is online (overlay/presence.py) live in the
 # cache: with REDIS_URL every server process shares them; without, each process has its own.
+# A Redis that stops answering costs a request at most CACHE_SOCKET_TIMEOUT seconds a call (the
+# trade allowance then lets the order through, the read cache reads the database), not for ever.
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=5.0)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "brainstorm.cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "brainstorm.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": CACHE_SOCKET_TIMEOUT, "socket_timeout": CACHE_SOCKET_TIMEOUT},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

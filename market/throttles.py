@@ -14,6 +14,8 @@ import logging
 import uuid
 
 from django.core.cache import caches
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.throttling import UserRateThrottle
 
 from brainstorm import metrics
@@ -35,6 +37,9 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
     return {1, 0}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #oldest == 0 then
+    return {0, window}
+end
 return {0, tonumber(oldest[2]) + window - now}
 """
 
@@ -64,16 +69,21 @@ class TradeThrottle(UserRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
+        if self.num_requests <= 0:  # "0/min": no orders at all, as DRF's throttle has it
+            self._wait = float(self.duration)
+            return False
         try:
             client = backend._cache.get_client(write=True)
             if TradeThrottle._script is None:
                 TradeThrottle._script = client.register_script(SLIDING_LOG)
             allowed, wait_ms = TradeThrottle._script(
-                keys=[backend.make_key(key)],
+                # A key of its own: DRF's throttle keeps a list under `key` (a server of an
+                # earlier release, during an upgrade), and the two must not meet.
+                keys=[backend.make_key(f"{key}:log")],
                 args=[self.duration * 1000, self.num_requests, uuid.uuid4().hex],
                 client=client,
             )
-        except Exception:  # Redis down: orders go on unthrottled rather than all refused
+        except (RedisConnectionError, RedisTimeoutError):  # Redis down: orders go on rather than all refused
             logger.error("trade allowance unavailable; order let through", exc_info=True)
             return True
         self._wait = max(wait_ms, 0) / 1000

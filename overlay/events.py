@@ -86,7 +86,7 @@ async def _deliver(outbox: asyncio.Queue) -> None:
     events in one `batch` message (unpacked by the receivers in order: overlay.hub, the SSE
     stream), the groups' sends at the same time. With nothing queued an event goes out alone,
     at once. Order is kept within each group, which is all a screen relies on; between groups it
-    never held (each process sends its own).
+    is not (a `portfolio` carries `as_of`; nothing else spans groups).
     """
     task = asyncio.current_task()
     sending = asyncio.Semaphore(CONCURRENT_SENDS)

@@ -75,3 +75,46 @@ def test_orders_go_on_when_redis_is_down(settings, rate, team, monkeypatch):
     rate("1/min")
     assert [TradeThrottle().allow_request(request_of(team.user), None) for _ in range(3)] == [True] * 3
     assert errors == ["trade allowance unavailable; order let through"] * 3
+
+
+def test_an_allowance_of_none_refuses_every_order(on_redis, rate, team):
+    rate("0/min")
+    throttle = TradeThrottle()
+    assert throttle.allow_request(request_of(team.user), None) is False
+    assert throttle.wait() == 60
+
+
+def test_a_list_left_by_drfs_throttle_under_the_teams_key_does_not_get_in_the_way(on_redis, rate, team):
+    # During an upgrade a server of the release before keeps DRF's list under the team's key.
+    rate("2/min")
+    key = TradeThrottle().get_cache_key(request_of(team.user), None)
+    caches["default"].set(key, [1.0, 2.0], 60)
+    assert [TradeThrottle().allow_request(request_of(team.user), None) for _ in range(3)] == [True, True, False]
+    assert caches["default"].get(key) == [1.0, 2.0]
+
+
+def test_orders_go_on_when_redis_stops_answering(settings, rate, team, monkeypatch):
+    # A Redis that takes the connection but never answers: each order waits the cache's socket
+    # timeout (CACHE_SOCKET_TIMEOUT in production), then goes through.
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "brainstorm.cache.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+                "OPTIONS": {"socket_connect_timeout": 0.3, "socket_timeout": 0.3},
+            }
+        }
+        errors = []
+        monkeypatch.setattr(throttles.logger, "error", lambda *args, **kwargs: errors.append(args[0]))
+        rate("1/min")
+        started = time.monotonic()
+        assert TradeThrottle().allow_request(request_of(team.user), None)
+        assert time.monotonic() - started < 3
+        assert errors == ["trade allowance unavailable; order let through"]
+    finally:
+        silent.close()
