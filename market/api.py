@@ -118,7 +118,7 @@ class PortfolioView(APIView):
 
     @extend_schema(responses=PortfolioSerializer, tags=["trading"])
     def get(self, request):
-        return Response(PortfolioSerializer(selectors.portfolio(request.user.participant)).data)
+        return Response(represent(PortfolioSerializer, selectors.portfolio(request.user.participant)))
 
 
 class TransactionsView(GenericAPIView):

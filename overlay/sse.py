@@ -5,15 +5,14 @@ import json
 import logging
 from collections.abc import AsyncIterator
 
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from accounts.authentication import TokenAuthentication
 from brainstorm import metrics
 from brainstorm.problems import problem_response
 from overlay import payloads
@@ -28,7 +27,7 @@ def _frame(event: dict) -> str:
 
 
 def _user_for_api_token(header: str):
-    """The user of an `Authorization: Token <key>` header, checked by DRF's own authentication."""
+    """The user of an `Authorization: Token <key>` header, checked as the API checks it."""
     kind, _, key = header.partition(" ")
     if kind != "Token" or not key.strip():
         return None
@@ -45,7 +44,9 @@ async def _viewer(request: HttpRequest) -> tuple[Viewer | None, int]:
         token_ok = await database_sync_to_async(overlay_token_ok)(token)
         return (OVERLAY_VIEWER, 0) if token_ok else (None, 401)
     authorization = request.headers.get("Authorization")
-    user = await sync_to_async(_user_for_api_token)(authorization) if authorization else await request.auser()
+    # In Channels' database thread, which closes the connection it used (a plain sync_to_async
+    # thread would keep it, and keep a dead one after a database restart).
+    user = await database_sync_to_async(_user_for_api_token)(authorization) if authorization else await request.auser()
     viewer = await database_sync_to_async(viewer_for_user)(user)
     if viewer is None:
         return None, 403 if user is not None and user.is_authenticated else 401
