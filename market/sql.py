@@ -11,7 +11,7 @@ from django.db.models import Model
 from market.money import CENT
 
 # SQL for the value of the participant row being updated: its holdings at current prices (the
-# trade's; market.services.revalue computes the same with the ORM).
+# trade's and the price change's; market.services.revalue computes the same with the ORM).
 HOLDINGS_VALUE = (
     "COALESCE((SELECT SUM(h.quantity * c.current_price) FROM holdings h"
     " JOIN companies c ON c.id = h.company_id WHERE h.participant_id = participants.id), 0)"

@@ -145,9 +145,7 @@ def send_now(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str 
     if layer is None:
         return
     metrics.EVENTS_BROADCAST.labels(event["type"]).inc()
-    # The wire text made once here, not once per socket: a price change goes to every screen.
-    # The group too: each server process reads all its groups' events on one channel (overlay.hub).
-    message = {"type": event["type"], "event": event, "text": json.dumps(event), "audience": audience, "group": group}
+    message = layer_message(event, group=group, audience=audience)
     loop, outbox = _server_loop, _outbox
     if loop is not None and outbox is not None and loop.is_running():
         try:
@@ -164,6 +162,13 @@ def send_now(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str 
     except Exception:  # the change is committed; a dead layer must not turn it into an error
         metrics.EVENTS_FAILED.labels(event["type"]).inc()
         logger.exception("broadcast of %s to %s failed", event["type"], group)
+
+
+def layer_message(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str = ALL) -> dict[str, Any]:
+    """An event as the channel layer carries it. The wire text made once here, not once per
+    socket: a price change goes to every screen. The group too: each server process reads all its
+    groups' events on one channel (overlay.hub)."""
+    return {"type": event["type"], "event": event, "text": json.dumps(event), "audience": audience, "group": group}
 
 
 def broadcast(

@@ -2,7 +2,6 @@
 to the sockets of its group; snapshot first, failures closed, memberships renewed."""
 
 import asyncio
-import json
 import threading
 from decimal import Decimal
 
@@ -13,7 +12,7 @@ from django.test import override_settings
 
 from market import services
 from overlay.consumers import LAYER_FAILED, MarketConsumer
-from overlay.events import MARKET_GROUP, envelope, send_now, user_group
+from overlay.events import MARKET_GROUP, envelope, layer_message, send_now, user_group
 from overlay.hub import Hub, current_hub
 from overlay.tests.conftest import closed_with, connected, group_size, run, session_headers, socket
 
@@ -294,11 +293,6 @@ def test_a_socket_already_closing_is_sent_nothing_more_and_raises_nothing():
 
     assert run(scenario) is True
     assert tried == ["price 0"]
-
-
-def layer_message(event: dict, group: str = MARKET_GROUP) -> dict:
-    """An event as send_now hands it to the channel layer."""
-    return {"type": event["type"], "event": event, "text": json.dumps(event), "audience": "all", "group": group}
 
 
 def test_a_batch_of_events_reaches_each_socket_as_its_events_in_order():

@@ -139,13 +139,9 @@ def test_a_wrong_api_token_is_refused():
 def test_a_batch_of_events_reaches_the_stream_as_its_events_in_order():
     from channels.layers import get_channel_layer
 
-    from overlay.events import MARKET_GROUP, envelope
+    from overlay.events import MARKET_GROUP, envelope, layer_message
 
-    events = [envelope("price", {"ticker": "ACME", "price": f"2{n}.00"}) for n in range(3)]
-    messages = [
-        {"type": "price", "event": event, "text": json.dumps(event), "audience": "all", "group": MARKET_GROUP}
-        for event in events
-    ]
+    messages = [layer_message(envelope("price", {"ticker": "ACME", "price": f"2{n}.00"})) for n in range(3)]
 
     async def scenario():
         response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")
