@@ -1,4 +1,5 @@
 import pytest
+from channels.layers import channel_layers
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
@@ -34,6 +35,14 @@ def _redis_cache_pools_closed():
     for client in _clients.values():
         for pool in client._pools.values():
             pool.disconnect()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    # Each test its own channel layer: a test's event loop ends with the hub's reader in the middle
+    # of a read, and channels-redis keeps that read's locks, bound to the dead loop, on the layer.
+    channel_layers.backends.clear()
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -179,10 +179,10 @@ AUTH_USER_MODEL = "accounts.User"
 # Live events. Capacity is how many events may wait for one receiver before the newest are
 # dropped. Each server process receives its WebSockets' events on one channel (overlay.hub), so
 # that channel gets LIVE_HUB_CAPACITY: everything the process's sockets hear, the bell burst's
-# three events a trade included, for a loop that stalls a few seconds. SSE streams receive on
-# channels of their own (CHANNEL_CAPACITY; on Redis, one queue for a process's streams). Expiry
-# drops events nobody took within 30 s, by which time a reconnecting client rebuilds from a
-# fresh snapshot anyway.
+# three events a trade included, for a loop that stalls a few seconds. Its SSE streams are handed
+# their events by the same receiver; one that falls CHANNEL_CAPACITY events behind ends, and its
+# client reconnects (overlay.sse). Expiry drops events nobody took within 30 s, by which time a
+# reconnecting client rebuilds from a fresh snapshot anyway.
 REDIS_URL = env.str("REDIS_URL", default="")
 CHANNEL_CAPACITY = env.int("CHANNEL_CAPACITY", default=1000)
 LIVE_HUB_CAPACITY = env.int("LIVE_HUB_CAPACITY", default=10_000)

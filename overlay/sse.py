@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
@@ -16,7 +15,8 @@ from accounts.authentication import TokenAuthentication
 from brainstorm import metrics
 from brainstorm.problems import problem_response
 from overlay import payloads
-from overlay.events import connection_ends, envelope, remember_server_loop, unbatched
+from overlay.events import EVENT_TYPES, connection_ends, envelope, remember_server_loop
+from overlay.hub import Hub, current_hub
 from overlay.viewers import OVERLAY, OVERLAY_VIEWER, Viewer, overlay_token_ok, viewer_for_user
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,36 @@ async def _viewer(request: HttpRequest) -> tuple[Viewer | None, int]:
     return viewer, 0
 
 
+class Listener:
+    """One stream's place among its process's live connections (`overlay.hub.Member`): the hub
+    hands it each event of the stream's groups, which wait here until the stream sends them.
+
+    A stream that falls `CHANNEL_CAPACITY` events behind, or whose events may have been lost (the
+    channel layer failed), ends: the browser's EventSource reconnects and starts again from a
+    fresh snapshot, rather than show a market with gaps in it."""
+
+    def __init__(self) -> None:
+        self.events: asyncio.Queue[dict | None] = asyncio.Queue()
+        self.ended = False
+
+    async def hub_message(self, message: dict) -> None:
+        if self.ended:
+            return
+        if self.events.qsize() >= settings.CHANNEL_CAPACITY:
+            logger.warning("live events: an SSE stream fell %s events behind and ends", self.events.qsize())
+            self.end()
+            return
+        self.events.put_nowait(message)
+
+    async def hub_lost(self) -> None:
+        self.end()
+
+    def end(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self.events.put_nowait(None)  # after what came before it
+
+
 @require_GET
 async def obs_events(request: HttpRequest) -> HttpResponse:
     remember_server_loop()
@@ -61,24 +91,30 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
         if status == 401:
             return problem_response(request, status=401, code="not_authenticated", detail="Sign in or use ?token=.")
         return problem_response(request, status=403, code="permission_denied", detail="You may not watch.")
-    layer = get_channel_layer()
-    channel = await layer.new_channel("sse.")
-    for group in viewer.groups:
-        await layer.group_add(group, channel)
-    # Read again once subscribed: a rotation that committed after the first read sent its
-    # `overlay_token_rotated` before this stream was in the group to hear it.
-    if viewer.kind == OVERLAY and not await database_sync_to_async(overlay_token_ok)(request.GET.get("token")):
-        for group in viewer.groups:
-            await layer.group_discard(group, channel)
-        return problem_response(request, status=401, code="not_authenticated", detail="Sign in or use ?token=.")
-    include_leaderboard = (
-        viewer.sees_staff_events or await database_sync_to_async(payloads.leaderboard_visible_to_teams)()
-    )
-    snapshot = await database_sync_to_async(payloads.snapshot)(include_leaderboard=include_leaderboard)
+    # The process's one receiver of live events (as for its WebSockets): a stream waiting on a
+    # channel of its own shared the channel layer's one reader with the hub, and an event for the
+    # stream alone could wait out the hub's five-second read.
+    live = current_hub()
+    listener = Listener()
+    if live is not None:
+        await live.join(listener, viewer.groups)
+    try:
+        # Read again once subscribed: a rotation that committed after the first read sent its
+        # `overlay_token_rotated` before this stream was in the group to hear it.
+        if viewer.kind == OVERLAY and not await database_sync_to_async(overlay_token_ok)(request.GET.get("token")):
+            _leave(live, listener, viewer)
+            return problem_response(request, status=401, code="not_authenticated", detail="Sign in or use ?token=.")
+        include_leaderboard = (
+            viewer.sees_staff_events or await database_sync_to_async(payloads.leaderboard_visible_to_teams)()
+        )
+        snapshot = await database_sync_to_async(payloads.snapshot)(include_leaderboard=include_leaderboard)
+    except BaseException:
+        _leave(live, listener, viewer)  # no stream: nothing may go on being handed to it
+        raise
     response = StreamingHttpResponse(
         _stream(
-            layer,
-            channel,
+            live,
+            listener,
             viewer,
             envelope("snapshot", snapshot),
             session_key=request.session.session_key,
@@ -91,34 +127,40 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _leave(live: Hub | None, listener: Listener, viewer: Viewer) -> None:
+    listener.ended = True
+    if live is not None:
+        live.forget(listener, viewer.groups)  # no await: the stream's task may be cancelled
+
+
 async def _stream(
-    layer, channel: str, viewer: Viewer, snapshot: dict, *, session_key: str | None, by_token: bool
+    live: Hub | None, listener: Listener, viewer: Viewer, snapshot: dict, *, session_key: str | None, by_token: bool
 ) -> AsyncIterator[str]:
     metrics.LIVE_CONNECTIONS.labels("sse").inc()
     try:
-        yield _frame(snapshot)
+        yield _frame(snapshot)  # then, in order, what happened since the stream joined its groups
         while True:
             try:
                 async with asyncio.timeout(settings.SSE_HEARTBEAT_SECONDS):
-                    received = await layer.receive(channel)
+                    message = await listener.events.get()
             except TimeoutError:
                 yield ": heartbeat\n\n"
                 continue
-            for message in unbatched(received):
-                if message["type"] == "session_ended":
-                    if viewer.user is not None and connection_ends(
-                        message["event"]["data"], session_key=session_key, by_token=by_token
-                    ):
-                        return  # signed out or password changed: the stream ends
-                    continue
-                if message["type"] == "overlay_token_rotated":
-                    if viewer.kind == OVERLAY:
-                        return  # the URL carries the old token: the stream ends
-                    continue
-                if viewer.may_see(message.get("audience", "all")):
-                    yield f"data: {message['text']}\n\n" if "text" in message else _frame(message["event"])
+            if message is None:
+                return  # too far behind, or events lost: the client reconnects for a fresh snapshot
+            if message["type"] == "session_ended":
+                if viewer.user is not None and connection_ends(
+                    message["event"]["data"], session_key=session_key, by_token=by_token
+                ):
+                    return  # signed out or password changed: the stream ends
+                continue
+            if message["type"] == "overlay_token_rotated":
+                if viewer.kind == OVERLAY:
+                    return  # the URL carries the old token: the stream ends
+                continue
+            if message["type"] in EVENT_TYPES and viewer.may_see(message.get("audience", "all")):
+                yield f"data: {message['text']}\n\n" if "text" in message else _frame(message["event"])
     finally:
         metrics.LIVE_CONNECTIONS.labels("sse").dec()
-        # The client went away (Django cancels the stream) or the server stops.
-        for group in viewer.groups:
-            await layer.group_discard(group, channel)
+        # The client went away (Django cancels the stream), the stream ended, or the server stops.
+        _leave(live, listener, viewer)

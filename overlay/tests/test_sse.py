@@ -1,13 +1,17 @@
 """SSE /api/obs/events: the same events as the socket, as text/event-stream, with heartbeats."""
 
+import asyncio
 import json
+import time
 from decimal import Decimal
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.test import AsyncClient, override_settings
 
 from market import services
+from overlay.events import envelope, layer_message
 from overlay.tests.conftest import TOKEN, group_size, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -155,3 +159,57 @@ def test_a_batch_of_events_reaches_the_stream_as_its_events_in_order():
         return got
 
     assert [event["data"]["price"] for event in run(scenario)] == ["20.00", "21.00", "22.00"]
+
+
+def test_an_event_for_a_stream_alone_arrives_at_once_beside_the_process_sockets(team):
+    """A team's stream is the only listener of its portfolio events; an overlay socket on the same
+    server waits for market events meanwhile. The stream's event must not wait for the socket's
+    (on Redis a receiver waits up to 5 s for events; two receivers of one process took turns)."""
+    from rest_framework.authtoken.models import Token
+
+    from overlay.events import user_group
+    from overlay.tests.conftest import connected
+
+    key = Token.objects.create(user=team.user).key
+
+    async def scenario():
+        overlay = await connected()  # the process's sockets are now waiting for market events
+        response = await AsyncClient().get("/api/obs/events", headers={"Authorization": f"Token {key}"})
+        stream = aiter(response.streaming_content)
+        await next_data(stream)  # snapshot
+        await asyncio.sleep(0.2)  # every receiver back to waiting
+        sent = time.monotonic()
+        await get_channel_layer().group_send(
+            user_group(team.user.pk),
+            layer_message(envelope("portfolio", {"cash": "1.00"}), group=user_group(team.user.pk)),
+        )
+        portfolio = await asyncio.wait_for(next_data(stream), timeout=4)
+        waited = time.monotonic() - sent
+        await stream.aclose()
+        await overlay.disconnect()
+        return portfolio, waited
+
+    portfolio, waited = run(scenario)
+    assert portfolio["data"]["cash"] == "1.00"
+    assert waited < 1.0
+
+
+@override_settings(CHANNEL_CAPACITY=3)
+def test_a_stream_too_far_behind_ends_so_its_client_starts_again_from_a_snapshot():
+    from overlay.hub import current_hub
+
+    async def scenario():
+        response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")
+        stream = aiter(response.streaming_content)
+        await next_data(stream)  # snapshot
+        (listener,) = {member for members in current_hub().members.values() for member in members}
+        for n in range(5):  # handed over faster than the stream sends them
+            await listener.hub_message(layer_message(envelope("price", {"ticker": "ACME", "price": f"2{n}.00"})))
+        sent = [await next_data(stream) for _ in range(3)]
+        with pytest.raises(StopAsyncIteration):
+            await next_data(stream)
+        return [event["data"]["price"] for event in sent], current_hub().members
+
+    prices, members = run(scenario)
+    assert prices == ["20.00", "21.00", "22.00"]  # what it had, in order; then the stream ends
+    assert members == {}  # and it is no longer handed events
