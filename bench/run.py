@@ -1,7 +1,7 @@
 """`make bench`: the event-day load on the real server (Daphne, PostgreSQL, Redis on loopback), each
 scenario beside a baseline measured in the same run, and a table of figures against the targets.
 
-    .venv/bin/python -m bench.run [--only burst,sustained,fanout,import,reads,servers] [--quick]
+    .venv/bin/python -m bench.run [--only burst,sustained,fanout,import,reads,servers,anatomy] [--quick]
 
 Exits 1 when a target is missed. docs/performance.md explains the scenarios and the figures.
 """
@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import secrets
+import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -147,6 +148,77 @@ def scenario_burst(quick: bool) -> None:
     row("burst", "p50 latency", ms(trades.ms(50)), ms(baseline.ms(50)))
     row("burst", "p99 latency", ms(trades.ms(99)), ms(baseline.ms(99)), "≤ 250 ms", trades.ms(99) <= 250)
     errors_and_ledger("burst", trades, baseline, ledger)
+
+
+# Where a trade's time goes
+
+
+LAYERS = (  # each adds one layer of the trade request to the one before
+    ("bare Django view", "/bench/ping", 200),
+    ("+ DRF, API token, permission", "/bench/api", 201),
+    ("+ order validated", "/bench/validated", 201),
+    ("+ trade allowance", "/bench/allowance", 201),
+    ("+ the trade (the product)", "/api/transactions", 201),
+)
+
+
+def scenario_anatomy(quick: bool) -> None:
+    rounds = 1 if quick else 3
+    print(
+        "\nAnatomy of a trade: the bell burst against each layer of the trade request in turn, in one"
+        f" server, {rounds} round(s) (median): requests/s and share of the bare view's; time per request"
+        " (what the layer added)"
+    )
+    stocks = fresh_event(10)
+    tokens = [token for _, token in data.teams(300)]
+    orders = orders_for(stocks)
+
+    def to(path: str):
+        return lambda i: [(path, body) for _, body in orders(i)]
+
+    async def go() -> dict[str, list[Run]]:
+        runs: dict[str, list[Run]] = {path: [] for _, path, _ in LAYERS}
+        with Cluster("daphne", SERVER_ENV) as cluster:
+            clients = await open_teams(cluster.base, tokens)
+            await asyncio.to_thread(data.open_market)
+            try:
+                for _ in range(rounds):
+                    for _, path, status in LAYERS:
+                        runs[path].append(await burst(clients, to(path), expect=status))
+            finally:
+                await close_teams(clients)
+        return runs
+
+    runs = asyncio.run(go())
+    filled: dict[str, int] = {}
+    for run in runs["/api/transactions"]:
+        for token, count in run.filled.items():
+            filled[token] = filled.get(token, 0) + count
+    ledger = data.check_ledger(filled)
+    rates = {path: statistics.median(run.rate for run in runs[path]) for _, path, _ in LAYERS}
+    bare, before = rates["/bench/ping"], None
+    for label, path, _ in LAYERS:
+        each = 1000 / rates[path]
+        added = f" (+{each - before:.2f})" if before is not None else ""
+        row("anatomy", label, f"{rates[path]:.0f}/s, {rates[path] / bare:.0%}", f"{each:.2f} ms{added}")
+        before = each
+    # The burst's target, trades/s at least 35% of the bare view's requests/s, in time per request:
+    row("anatomy", "a trade's time at 35% of bare", "", f"{1000 / (0.35 * bare):.2f} ms")
+    everything = [run for path_runs in runs.values() for run in path_runs]
+    errors = [line for run in everything for line in run.errors]
+    row("anatomy", "errors", str(len(errors)), "", "0", not errors)
+    for line in errors[:5]:
+        print(f"    {line}")
+    row(
+        "anatomy",
+        "ledger exact (teams)",
+        f"{ledger.teams - len(ledger.wrong)}/{ledger.teams}",
+        "",
+        "all",
+        not ledger.wrong,
+    )
+    for line in ledger.wrong[:5]:
+        print(f"    {line}")
 
 
 def scenario_servers(quick: bool) -> None:
@@ -415,6 +487,7 @@ SCENARIOS = {
     "import": scenario_import,
     "reads": scenario_reads,
     "servers": scenario_servers,
+    "anatomy": scenario_anatomy,
 }
 
 
