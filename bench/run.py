@@ -81,10 +81,10 @@ def fresh_event(companies: int) -> list:
     return data.companies(companies)
 
 
-def errors_and_ledger(scenario: str, trades: Run, baseline: Run, ledger: data.Ledger) -> None:
-    errors = len(trades.errors) + len(baseline.errors)
-    row(scenario, "errors", str(errors), "", "0", errors == 0)
-    for line in (trades.errors + baseline.errors)[:5]:
+def errors_and_ledger(scenario: str, runs: list[Run], ledger: data.Ledger) -> None:
+    errors = [line for run in runs for line in run.errors]
+    row(scenario, "errors", str(len(errors)), "", "0", not errors)
+    for line in errors[:5]:
         print(f"    {line}")
     row(
         scenario,
@@ -147,7 +147,7 @@ def scenario_burst(quick: bool) -> None:
     row("burst", "trades/s ÷ baseline req/s", f"{ratio:.0%}", "", "≥ 35%", ratio >= 0.35)
     row("burst", "p50 latency", ms(trades.ms(50)), ms(baseline.ms(50)))
     row("burst", "p99 latency", ms(trades.ms(99)), ms(baseline.ms(99)), "≤ 250 ms", trades.ms(99) <= 250)
-    errors_and_ledger("burst", trades, baseline, ledger)
+    errors_and_ledger("burst", [trades, baseline], ledger)
 
 
 # Where a trade's time goes
@@ -204,21 +204,7 @@ def scenario_anatomy(quick: bool) -> None:
         before = each
     # The burst's target, trades/s at least 35% of the bare view's requests/s, in time per request:
     row("anatomy", "a trade's time at 35% of bare", "", f"{1000 / (0.35 * bare):.2f} ms")
-    everything = [run for path_runs in runs.values() for run in path_runs]
-    errors = [line for run in everything for line in run.errors]
-    row("anatomy", "errors", str(len(errors)), "", "0", not errors)
-    for line in errors[:5]:
-        print(f"    {line}")
-    row(
-        "anatomy",
-        "ledger exact (teams)",
-        f"{ledger.teams - len(ledger.wrong)}/{ledger.teams}",
-        "",
-        "all",
-        not ledger.wrong,
-    )
-    for line in ledger.wrong[:5]:
-        print(f"    {line}")
+    errors_and_ledger("anatomy", [run for path_runs in runs.values() for run in path_runs], ledger)
 
 
 def scenario_servers(quick: bool) -> None:
@@ -288,7 +274,7 @@ def scenario_sustained(quick: bool) -> None:
         "< 1 s of them",
         behind < 1,
     )
-    errors_and_ledger("sustained", trades, baseline, ledger)
+    errors_and_ledger("sustained", [trades, baseline], ledger)
 
 
 # Fan-out

@@ -59,11 +59,24 @@ class Listener:
 
     A stream that falls `CHANNEL_CAPACITY` events behind, or whose events may have been lost (the
     channel layer failed), ends: the browser's EventSource reconnects and starts again from a
-    fresh snapshot, rather than show a market with gaps in it."""
+    fresh snapshot, rather than show a market with gaps in it. It leaves the hub then, whether or
+    not its stream ever ran (a client gone before its first byte: Django drops the response
+    unsent, and the stream's own ending never comes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, live: Hub | None, groups: tuple[str, ...]) -> None:
+        self.live = live
+        self.groups = groups
         self.events: asyncio.Queue[dict | None] = asyncio.Queue()
         self.ended = False
+
+    async def join(self) -> None:
+        if self.live is not None:
+            await self.live.join(self, self.groups)
+
+    def leave(self) -> None:
+        self.ended = True
+        if self.live is not None:
+            self.live.forget(self, self.groups)  # no await: the stream's task may be cancelled
 
     async def hub_message(self, message: dict) -> None:
         if self.ended:
@@ -79,8 +92,8 @@ class Listener:
 
     def end(self) -> None:
         if not self.ended:
-            self.ended = True
             self.events.put_nowait(None)  # after what came before it
+            self.leave()
 
 
 @require_GET
@@ -94,26 +107,23 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
     # The process's one receiver of live events (as for its WebSockets): a stream waiting on a
     # channel of its own shared the channel layer's one reader with the hub, and an event for the
     # stream alone could wait out the hub's five-second read.
-    live = current_hub()
-    listener = Listener()
-    if live is not None:
-        await live.join(listener, viewer.groups)
+    listener = Listener(current_hub(), viewer.groups)
+    await listener.join()
     try:
         # Read again once subscribed: a rotation that committed after the first read sent its
         # `overlay_token_rotated` before this stream was in the group to hear it.
         if viewer.kind == OVERLAY and not await database_sync_to_async(overlay_token_ok)(request.GET.get("token")):
-            _leave(live, listener, viewer)
+            listener.leave()
             return problem_response(request, status=401, code="not_authenticated", detail="Sign in or use ?token=.")
         include_leaderboard = (
             viewer.sees_staff_events or await database_sync_to_async(payloads.leaderboard_visible_to_teams)()
         )
         snapshot = await database_sync_to_async(payloads.snapshot)(include_leaderboard=include_leaderboard)
     except BaseException:
-        _leave(live, listener, viewer)  # no stream: nothing may go on being handed to it
+        listener.leave()  # no stream: nothing may go on being handed to it
         raise
     response = StreamingHttpResponse(
         _stream(
-            live,
             listener,
             viewer,
             envelope("snapshot", snapshot),
@@ -127,14 +137,8 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _leave(live: Hub | None, listener: Listener, viewer: Viewer) -> None:
-    listener.ended = True
-    if live is not None:
-        live.forget(listener, viewer.groups)  # no await: the stream's task may be cancelled
-
-
 async def _stream(
-    live: Hub | None, listener: Listener, viewer: Viewer, snapshot: dict, *, session_key: str | None, by_token: bool
+    listener: Listener, viewer: Viewer, snapshot: dict, *, session_key: str | None, by_token: bool
 ) -> AsyncIterator[str]:
     metrics.LIVE_CONNECTIONS.labels("sse").inc()
     try:
@@ -163,4 +167,4 @@ async def _stream(
     finally:
         metrics.LIVE_CONNECTIONS.labels("sse").dec()
         # The client went away (Django cancels the stream), the stream ended, or the server stops.
-        _leave(live, listener, viewer)
+        listener.leave()
