@@ -21,6 +21,10 @@ from overlay.viewers import OVERLAY, OVERLAY_VIEWER, Viewer, overlay_token_ok, v
 
 logger = logging.getLogger(__name__)
 
+# A stream whose response Django dropped unsent (its client went before the first byte) never
+# runs; its listener leaves the hub after this long. A stream starts within milliseconds.
+UNSTARTED_SECONDS = 30.0
+
 
 def _frame(event: dict) -> str:
     return f"data: {json.dumps(event)}\n\n"
@@ -60,13 +64,15 @@ class Listener:
     A stream that falls `CHANNEL_CAPACITY` events behind, or whose events may have been lost (the
     channel layer failed), ends: the browser's EventSource reconnects and starts again from a
     fresh snapshot, rather than show a market with gaps in it. It leaves the hub then, whether or
-    not its stream ever ran (a client gone before its first byte: Django drops the response
-    unsent, and the stream's own ending never comes)."""
+    not its stream ever ran, and leaves it too if its stream has not started within
+    UNSTARTED_SECONDS (a client gone before the first byte: Django drops the response unsent, and
+    the stream's own ending never comes)."""
 
     def __init__(self, live: Hub | None, groups: tuple[str, ...]) -> None:
         self.live = live
         self.groups = groups
         self.events: asyncio.Queue[dict | None] = asyncio.Queue()
+        self.started = False
         self.ended = False
 
     async def join(self) -> None:
@@ -89,6 +95,10 @@ class Listener:
 
     async def hub_lost(self) -> None:
         self.end()
+
+    def leave_unless_started(self) -> None:
+        if not self.started:
+            self.end()
 
     def end(self) -> None:
         if not self.ended:
@@ -134,12 +144,14 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # proxies must not hold events back
+    asyncio.get_running_loop().call_later(UNSTARTED_SECONDS, listener.leave_unless_started)
     return response
 
 
 async def _stream(
     listener: Listener, viewer: Viewer, snapshot: dict, *, session_key: str | None, by_token: bool
 ) -> AsyncIterator[str]:
+    listener.started = True
     metrics.LIVE_CONNECTIONS.labels("sse").inc()
     try:
         yield _frame(snapshot)  # then, in order, what happened since the stream joined its groups

@@ -216,3 +216,23 @@ def test_a_stream_too_far_behind_ends_so_its_client_starts_again_from_a_snapshot
     prices, members_at_once, members = run(scenario)
     assert prices == ["20.00", "21.00", "22.00"]  # what it had, in order; then the stream ends
     assert members_at_once == members == {}  # and it is no longer handed events
+
+
+def test_a_stream_whose_response_is_never_sent_leaves_the_hub(monkeypatch):
+    """The client went before the first byte: Django drops the response and never runs the stream,
+    so the stream's own ending never comes; its listener must not stay in the hub for ever."""
+    from overlay import sse
+    from overlay.hub import current_hub
+
+    monkeypatch.setattr(sse, "UNSTARTED_SECONDS", 0.05)
+
+    async def scenario():
+        response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")  # never read
+        joined = {group: set(members) for group, members in current_hub().members.items()}
+        await asyncio.sleep(0.3)
+        return response.status_code, joined, current_hub().members
+
+    status, joined, members = run(scenario)
+    assert status == 200
+    assert len(joined["market"]) == 1  # it had joined
+    assert members == {}  # and left unstarted
