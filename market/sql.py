@@ -10,12 +10,22 @@ from django.db.models import Model
 
 from market.money import CENT
 
-# SQL for the value of the participant row being updated: its holdings at current prices (the
-# trade's and the price change's; market.services.revalue computes the same with the ORM).
-HOLDINGS_VALUE = (
-    "COALESCE((SELECT SUM(h.quantity * c.current_price) FROM holdings h"
-    " JOIN companies c ON c.id = h.company_id WHERE h.participant_id = participants.id), 0)"
-)
+# A team's holdings at current prices, in the hand-written SQL (market.services.revalue computes
+# the same with the ORM): one sum, over one join, in both forms below.
+_HELD = "holdings h JOIN companies c ON c.id = h.company_id"
+_HELD_VALUE = "SUM(h.quantity * c.current_price)"
+# For the participant row being updated (the trade's one team).
+HOLDINGS_VALUE = f"COALESCE((SELECT {_HELD_VALUE} FROM {_HELD} WHERE h.participant_id = participants.id), 0)"
+
+
+def holdings_values(teams: str) -> str:
+    """For many teams at once (a price change's holders): rows of `participant_id, value`, one per
+    team of the `teams` subquery that holds anything. One pass over their holdings, where
+    HOLDINGS_VALUE would sum them again for each team."""
+    return (
+        f"SELECT h.participant_id, {_HELD_VALUE} AS value FROM {_HELD}"
+        f" WHERE h.participant_id IN ({teams}) GROUP BY h.participant_id"
+    )
 
 
 def for_update(table: str) -> str:
