@@ -16,6 +16,7 @@ import secrets
 import statistics
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -190,11 +191,7 @@ def scenario_anatomy(quick: bool) -> None:
         return runs
 
     runs = asyncio.run(go())
-    filled: dict[str, int] = {}
-    for run in runs["/api/transactions"]:
-        for token, count in run.filled.items():
-            filled[token] = filled.get(token, 0) + count
-    ledger = data.check_ledger(filled)
+    ledger = data.check_ledger(dict(sum((Counter(run.filled) for run in runs["/api/transactions"]), Counter())))
     rates = {path: statistics.median(run.rate for run in runs[path]) for _, path, _ in LAYERS}
     bare, before = rates["/bench/ping"], None
     for label, path, _ in LAYERS:

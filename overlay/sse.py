@@ -114,9 +114,9 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
         if status == 401:
             return problem_response(request, status=401, code="not_authenticated", detail="Sign in or use ?token=.")
         return problem_response(request, status=403, code="permission_denied", detail="You may not watch.")
-    # The process's one receiver of live events (as for its WebSockets): a stream waiting on a
-    # channel of its own shared the channel layer's one reader with the hub, and an event for the
-    # stream alone could wait out the hub's five-second read.
+    # Events come from the process's one receiver (overlay.hub), as the WebSockets' do: a stream
+    # reading the channel layer itself would take turns with the hub at the layer's one reader,
+    # in blocking reads of 5 s, and an event for the stream alone could wait that long.
     listener = Listener(current_hub(), viewer.groups)
     await listener.join()
     try:

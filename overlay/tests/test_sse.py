@@ -1,7 +1,6 @@
 """SSE /api/obs/events: the same events as the socket, as text/event-stream, with heartbeats."""
 
 import asyncio
-import json
 import time
 from decimal import Decimal
 
@@ -12,21 +11,13 @@ from django.test import AsyncClient, override_settings
 
 from market import services
 from overlay.events import envelope, layer_message
-from overlay.tests.conftest import TOKEN, group_size, run
+from overlay.tests.conftest import TOKEN, ended, group_size, next_data, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def parse(chunk) -> str:
     return chunk.decode() if isinstance(chunk, bytes) else chunk
-
-
-async def next_data(stream) -> dict:
-    """The next `data:` frame, skipping heartbeats."""
-    while True:
-        chunk = parse(await anext(stream))
-        if chunk.startswith("data: "):
-            return json.loads(chunk.removeprefix("data: "))
 
 
 def test_stream_starts_with_the_snapshot_and_carries_live_events(company):
@@ -183,7 +174,7 @@ def test_an_event_for_a_stream_alone_arrives_at_once_beside_the_process_sockets(
             user_group(team.user.pk),
             layer_message(envelope("portfolio", {"cash": "1.00"}), group=user_group(team.user.pk)),
         )
-        portfolio = await asyncio.wait_for(next_data(stream), timeout=4)
+        portfolio = await next_data(stream, timeout=4)
         waited = time.monotonic() - sent
         await stream.aclose()
         await overlay.disconnect()
@@ -209,8 +200,7 @@ def test_a_stream_too_far_behind_ends_so_its_client_starts_again_from_a_snapshot
         # no ending of its own to leave by).
         members_at_once = {group: set(members) for group, members in current_hub().members.items()}
         sent = [await next_data(stream) for _ in range(3)]
-        with pytest.raises(StopAsyncIteration):
-            await next_data(stream)
+        assert await ended(stream)
         return [event["data"]["price"] for event in sent], members_at_once, current_hub().members
 
     prices, members_at_once, members = run(scenario)
@@ -236,3 +226,27 @@ def test_a_stream_whose_response_is_never_sent_leaves_the_hub(monkeypatch):
     assert status == 200
     assert len(joined["market"]) == 1  # it had joined
     assert members == {}  # and left unstarted
+
+
+def test_a_channel_layer_failure_ends_the_stream_so_its_client_starts_again(monkeypatch):
+    from overlay.events import send_now
+    from overlay.hub import current_hub
+
+    layer = get_channel_layer()
+
+    async def failing_receive(channel):
+        raise ConnectionError("Redis went away")
+
+    async def scenario():
+        response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")
+        stream = aiter(response.streaming_content)
+        await next_data(stream)  # snapshot
+        monkeypatch.setattr(layer, "receive", failing_receive)  # the hub's next read fails
+        send_now(envelope("news", {"id": 1, "title": "Still delivered"}))  # ends the read under way
+        news = await next_data(stream)
+        assert await ended(stream)  # events may be missing from here: the stream ends
+        return news, current_hub().members
+
+    news, members = run(scenario)
+    assert news["data"]["title"] == "Still delivered"
+    assert members == {}
