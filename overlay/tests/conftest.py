@@ -1,6 +1,3 @@
-import asyncio
-import json
-
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.test import Client
@@ -54,22 +51,3 @@ async def group_size(layer, group: str) -> int:
         return len(layer.groups.get(group, {}))
     connection = layer.connection(layer.consistent_hash(group))  # Redis: the group is a sorted set
     return await connection.zcard(layer._group_key(group))
-
-
-async def next_data(stream, timeout: float = 3.0) -> dict:
-    """The next `data:` frame of an SSE stream, skipping heartbeats; StopAsyncIteration when the
-    stream has ended."""
-    while True:
-        chunk = await asyncio.wait_for(anext(stream), timeout)
-        chunk = chunk.decode() if isinstance(chunk, bytes) else chunk
-        if chunk.startswith("data: "):
-            return json.loads(chunk.removeprefix("data: "))
-
-
-async def ended(stream, timeout: float = 3.0) -> bool:
-    """Whether the SSE stream ends rather than sending another event."""
-    try:
-        await next_data(stream, timeout)
-    except StopAsyncIteration:
-        return True
-    return False

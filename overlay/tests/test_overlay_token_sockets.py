@@ -1,6 +1,9 @@
 """Rotating the overlay token ends every live connection opened with a token, at once: sockets
 close with 4401 and SSE streams end. Teams and organisers on the same market group stay."""
 
+import asyncio
+import json
+
 import pytest
 from channels.db import database_sync_to_async
 from django.test import AsyncClient
@@ -9,7 +12,7 @@ from rest_framework.authtoken.models import Token
 from market import services
 from market.models import EventSettings
 from overlay import consumers, sse, viewers
-from overlay.tests.conftest import TOKEN, closed_with, connected, ended, next_data, run, session_headers, socket
+from overlay.tests.conftest import TOKEN, closed_with, connected, run, session_headers, socket
 
 # Real commits: the control message goes out after the rotation commits, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,6 +20,23 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def committed(change):
     return database_sync_to_async(change)()
+
+
+async def next_data(stream, timeout: float = 3.0) -> dict:
+    """The next `data:` frame, skipping heartbeats; StopAsyncIteration when the stream has ended."""
+    while True:
+        chunk = await asyncio.wait_for(anext(stream), timeout)
+        chunk = chunk.decode() if isinstance(chunk, bytes) else chunk
+        if chunk.startswith("data: "):
+            return json.loads(chunk.removeprefix("data: "))
+
+
+async def ended(stream, timeout: float = 3.0) -> bool:
+    try:
+        await next_data(stream, timeout)
+    except StopAsyncIteration:
+        return True
+    return False
 
 
 def test_a_rotation_closes_the_open_overlay_sockets_and_leaves_teams_and_organisers_connected(team, admin_user):

@@ -1,6 +1,7 @@
 """SSE /api/obs/events: the same events as the socket, as text/event-stream, with heartbeats."""
 
 import asyncio
+import json
 import time
 from decimal import Decimal
 
@@ -11,13 +12,21 @@ from django.test import AsyncClient, override_settings
 
 from market import services
 from overlay.events import envelope, layer_message
-from overlay.tests.conftest import TOKEN, ended, group_size, next_data, run
+from overlay.tests.conftest import TOKEN, group_size, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def parse(chunk) -> str:
     return chunk.decode() if isinstance(chunk, bytes) else chunk
+
+
+async def next_data(stream) -> dict:
+    """The next `data:` frame, skipping heartbeats."""
+    while True:
+        chunk = parse(await anext(stream))
+        if chunk.startswith("data: "):
+            return json.loads(chunk.removeprefix("data: "))
 
 
 def test_stream_starts_with_the_snapshot_and_carries_live_events(company):
@@ -174,7 +183,7 @@ def test_an_event_for_a_stream_alone_arrives_at_once_beside_the_process_sockets(
             user_group(team.user.pk),
             layer_message(envelope("portfolio", {"cash": "1.00"}), group=user_group(team.user.pk)),
         )
-        portfolio = await next_data(stream, timeout=4)
+        portfolio = await asyncio.wait_for(next_data(stream), timeout=4)
         waited = time.monotonic() - sent
         await stream.aclose()
         await overlay.disconnect()
@@ -200,7 +209,8 @@ def test_a_stream_too_far_behind_ends_so_its_client_starts_again_from_a_snapshot
         # no ending of its own to leave by).
         members_at_once = {group: set(members) for group, members in current_hub().members.items()}
         sent = [await next_data(stream) for _ in range(3)]
-        assert await ended(stream)
+        with pytest.raises(StopAsyncIteration):
+            await next_data(stream)
         return [event["data"]["price"] for event in sent], members_at_once, current_hub().members
 
     prices, members_at_once, members = run(scenario)
@@ -244,7 +254,9 @@ def test_a_channel_layer_failure_ends_the_stream_so_its_client_starts_again(monk
         monkeypatch.setattr(layer, "receive", failing_receive)  # the hub's next read fails
         send_now(envelope("news", {"id": 1, "title": "Still delivered"}))  # ends the read under way
         news = await next_data(stream)
-        assert await ended(stream)  # events may be missing from here: the stream ends
+        async with asyncio.timeout(3):
+            with pytest.raises(StopAsyncIteration):
+                await next_data(stream)  # events may be missing from here: the stream ends
         return news, current_hub().members
 
     news, members = run(scenario)
