@@ -8,7 +8,8 @@ body and the error page of a server error show it, and Sentry tags the error wit
 "it said 500" leads to the one log line and the one traceback.
 
 E-mail addresses never reach the log whole: records name users by id, and a filter masks any
-address a library puts in a message (`j***@school.org`). Passwords are never logged.
+address a library puts in a message (`j***@school.org`). Passwords are never logged, nor the
+token of the admin's one-time link to printed logins (its path is logged as `…/credentials/***/`).
 """
 
 import contextvars
@@ -28,7 +29,7 @@ from brainstorm import metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # What a proxy's id looks like (UUIDs, hex, base64url, dotted trace ids); anything else is replaced.
-REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:/+=-]{8,128}$")
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:/+=-]{8,128}")
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 requests_log = logging.getLogger("brainstorm.requests")
@@ -38,14 +39,23 @@ RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", 
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
 
+# A path that is itself a secret: the admin's one-time link to a sheet of printed passwords.
+SECRET_IN_PATH = re.compile(r"(/credentials/)[^/?#\s]+")
+
+
 def mask_email(text: str) -> str:
     """Every e-mail address in `text` reduced to its first letter and its domain."""
     return EMAIL.sub(r"\1***@\2", text)
 
 
+def mask(text: str) -> str:
+    """`text` fit for a log line or an error report: e-mails masked, secrets in paths hidden."""
+    return SECRET_IN_PATH.sub(r"\1***", mask_email(text))
+
+
 def request_id_from(sent: str | None) -> str:
     """The id a proxy or client sent, if it is a sensible one; else a new one."""
-    if sent and REQUEST_ID_PATTERN.match(sent):
+    if sent and REQUEST_ID_PATTERN.fullmatch(sent):  # whole: `$` would let a final newline in
         return sent
     return uuid.uuid4().hex
 
@@ -65,7 +75,7 @@ def _plain(value: Any) -> Any:
 
 
 class RequestContextFilter(logging.Filter):
-    """Adds `request_id` to every record, and masks e-mail addresses in its message."""
+    """Adds `request_id` to every record, and masks e-mail addresses and secret paths in its message."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
@@ -75,7 +85,7 @@ class RequestContextFilter(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError, KeyError):  # a bad format string: logging reports it on writing
             return True
-        masked = mask_email(message)
+        masked = mask(message)
         if masked != message:
             record.msg, record.args = masked, None
         return True
@@ -93,7 +103,7 @@ class JsonLogFormatter(JsonFormatter):
         # Django's request records carry the request, whose text is the path with its query
         # string (an overlay's token): the request id already leads to the request's own line.
         log_data.pop("request", None)
-        return {key: mask_email(value) if isinstance(value, str) else value for key, value in log_data.items()}
+        return {key: mask(value) if isinstance(value, str) else value for key, value in log_data.items()}
 
 
 def _user_id(request: HttpRequest) -> str | None:

@@ -74,27 +74,10 @@ def scheduler_ticked() -> None:
 
 def scheduler_lag(now=None) -> float:
     """Seconds the oldest due-but-not-fired item (price change, news, bell) has waited; 0 if none."""
-    from market.models import ScheduledPrice, TradingDay
-    from newsroom.models import News
+    from market.scheduler import due_since
 
     now = now or timezone.now()
-    due = [
-        ScheduledPrice.objects.filter(applied_at__isnull=True, at__lte=now).order_by("at").values_list("at").first(),
-        News.objects.filter(announced_at__isnull=True, published_at__lte=now)
-        .order_by("published_at")
-        .values_list("published_at")
-        .first(),
-        TradingDay.objects.filter(opened_at__isnull=True, scheduled_open_at__lte=now)
-        .exclude(scheduled_close_at__lte=now)  # a whole session missed is skipped, not late
-        .order_by("scheduled_open_at")
-        .values_list("scheduled_open_at")
-        .first(),
-        TradingDay.objects.filter(opened_at__isnull=False, closed_at__isnull=True, scheduled_close_at__lte=now)
-        .order_by("scheduled_close_at")
-        .values_list("scheduled_close_at")
-        .first(),
-    ]
-    oldest = min((row[0] for row in due if row is not None), default=None)
+    oldest = due_since(now)
     return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
 
 

@@ -10,20 +10,53 @@ import logging
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from market.errors import MarketAlreadyClosed, MarketAlreadyOpen
 from market.models import ScheduledPrice, TradingDay
 from market.services import market_close, market_open, price_set
+from newsroom.models import News
 from newsroom.services import news_announce_due
 
 logger = logging.getLogger(__name__)
 
 
+def _days_to_close(now: datetime) -> QuerySet[TradingDay]:
+    return TradingDay.objects.filter(opened_at__isnull=False, closed_at__isnull=True, scheduled_close_at__lte=now)
+
+
+def _days_to_open(now: datetime) -> QuerySet[TradingDay]:
+    """Unopened days whose open time has come, numbered after the last day that opened. An earlier
+    one was skipped (an organiser opened a later day, or its whole session passed while no
+    scheduler ran) and never opens late; it must not hold back the days after it either."""
+    last_opened = TradingDay.objects.filter(opened_at__isnull=False).aggregate(last=Max("number"))["last"] or 0
+    return TradingDay.objects.filter(
+        opened_at__isnull=True, scheduled_open_at__lte=now, number__gt=last_opened
+    ).exclude(scheduled_close_at__lte=now)  # its whole session passed while we were away
+
+
+def _prices_due(now: datetime) -> QuerySet[ScheduledPrice]:
+    return ScheduledPrice.objects.filter(applied_at__isnull=True, at__lte=now)
+
+
+def due_since(now: datetime) -> datetime | None:
+    """When the oldest item that is due and has not fired (a bell, a price change, news) fell due;
+    None if nothing waits. How late the scheduler is, for the on-call's dashboard."""
+    times = [
+        _days_to_close(now).order_by("scheduled_close_at").values_list("scheduled_close_at", flat=True).first(),
+        _days_to_open(now).order_by("scheduled_open_at").values_list("scheduled_open_at", flat=True).first(),
+        _prices_due(now).order_by("at").values_list("at", flat=True).first(),
+        News.objects.filter(announced_at__isnull=True, published_at__lte=now)
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first(),
+    ]
+    return min((time for time in times if time is not None), default=None)
+
+
 def _close_due_day(now: datetime) -> list[str]:
-    day = TradingDay.objects.filter(
-        opened_at__isnull=False, closed_at__isnull=True, scheduled_close_at__lte=now
-    ).first()
+    day = _days_to_close(now).first()
     if day is None:
         return []
     try:
@@ -34,12 +67,7 @@ def _close_due_day(now: datetime) -> list[str]:
 
 
 def _open_due_day(now: datetime) -> list[str]:
-    day = (
-        TradingDay.objects.filter(opened_at__isnull=True, scheduled_open_at__lte=now)
-        .exclude(scheduled_close_at__lte=now)  # its whole session passed while we were away
-        .order_by("number")
-        .first()
-    )
+    day = _days_to_open(now).order_by("number").first()
     if day is None:
         return []
     try:
@@ -54,8 +82,8 @@ def _apply_next_due_price(now: datetime) -> str | None:
     company, then the holders; two companies in one transaction could deadlock with a trade."""
     with transaction.atomic():
         item = (
-            ScheduledPrice.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(applied_at__isnull=True, at__lte=now)
+            _prices_due(now)
+            .select_for_update(skip_locked=True, of=("self",))
             .select_related("company")
             .order_by("at", "pk")
             .first()

@@ -51,6 +51,8 @@ async def _viewer(request: HttpRequest) -> tuple[Viewer | None, int]:
     # In Channels' database thread, which closes the connection it used (a plain sync_to_async
     # thread would keep it, and keep a dead one after a database restart).
     user = await database_sync_to_async(_user_for_api_token)(authorization) if authorization else await request.auser()
+    if user is not None:
+        request.user = user  # the request's log line names who opened the stream
     viewer = await database_sync_to_async(viewer_for_user)(user)
     if viewer is None:
         return None, 403 if user is not None and user.is_authenticated else 401

@@ -52,7 +52,7 @@ def test_every_answer_carries_a_new_request_id():
 
 def test_a_proxys_request_id_is_kept_and_a_strange_one_replaced():
     assert Client().get("/api/market", HTTP_X_REQUEST_ID="lb-7f3a9c1e-0001")["X-Request-ID"] == "lb-7f3a9c1e-0001"
-    for strange in ("<script>", "x" * 500, "short", "two words here"):
+    for strange in ("<script>", "x" * 500, "short", "two words here", "abcdefgh\n", "abcdefgh\r\nSet-Cookie: a=b"):
         returned = Client().get("/api/market", HTTP_X_REQUEST_ID=strange)["X-Request-ID"]
         assert returned != strange
         assert len(returned) == 32
@@ -105,6 +105,21 @@ def test_e_mail_addresses_are_masked_in_every_line(log_lines):
     assert "jane.doe@school.example" not in json.dumps(line)
     assert line["message"] == "sign-in failed for j***@school.example"
     assert mask_email("a@b.co and zed@x.org") == "a***@b.co and z***@x.org"
+
+
+def test_the_one_time_link_to_printed_logins_is_logged_without_its_token(admin_user, log_lines):
+    client = Client()
+    client.force_login(admin_user)
+    response = client.get("/admin/market/participant/credentials/Zq3xK9-sheet-token/")
+
+    assert response.status_code == 404  # no such sheet
+    # What Django's own logger writes for a server error names the path too.
+    logging.getLogger("django.request").error("Internal Server Error: %s", response.wsgi_request.path)
+    lines = log_lines()
+    [line] = [line for line in lines if line["logger"] == "brainstorm.requests"]
+    assert line["path"] == "/admin/market/participant/credentials/***/"
+    assert lines[-1]["message"] == "Internal Server Error: /admin/market/participant/credentials/***/"
+    assert "Zq3xK9-sheet-token" not in json.dumps(lines)
 
 
 def test_a_trade_logs_one_line_once_it_commits(

@@ -148,6 +148,23 @@ def test_opening_by_hand_never_opens_a_day_that_was_skipped():
     assert not TradingDay.objects.get(number=1).is_open
 
 
+def test_a_day_skipped_by_hand_does_not_hold_back_the_next_scheduled_day():
+    from brainstorm.metrics import scheduler_lag
+    from market.services import market_close, market_open
+
+    now = timezone.now()
+    TradingDay.objects.create(number=1, scheduled_open_at=now - timedelta(hours=3))  # no close time
+    TradingDay.objects.create(number=2)
+    TradingDay.objects.create(number=3, scheduled_open_at=now - timedelta(minutes=1))
+    market_open(by=None, day_number=2, now=now - timedelta(hours=2))  # the organiser went straight to day 2
+    market_close(by=None, now=now - timedelta(hours=1))
+
+    assert scheduler_lag(now) == pytest.approx(60, abs=1)  # day 3, not day 1 (three hours ago)
+    assert run_due(now) == ["open day 3"]
+    assert scheduler_lag(now) == 0
+    assert TradingDay.objects.get(number=1).opened_at is None
+
+
 def test_opening_a_prepared_day_after_its_close_time_drops_the_stale_close():
     from market.services import market_open
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 import time
 from decimal import Decimal
 
@@ -116,19 +117,42 @@ def test_stream_refuses_strangers_with_a_problem(query):
     assert response.json()["code"] == "not_authenticated"
 
 
-def test_a_team_streams_with_its_api_token(team):
+@pytest.fixture
+def request_lines():
+    """The request log's records (one per request, brainstorm.logs)."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("brainstorm.requests")
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield records
+    logger.setLevel(previous)
+    logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize("signed_in_by", ["api token", "session"])
+def test_a_team_streams_and_its_request_line_names_it(team, signed_in_by, request_lines):
     from rest_framework.authtoken.models import Token
 
     key = Token.objects.create(user=team.user).key
 
     async def scenario():
-        response = await AsyncClient().get("/api/obs/events", headers={"Authorization": f"Token {key}"})
+        client = AsyncClient()
+        if signed_in_by == "session":
+            await client.aforce_login(team.user)
+            response = await client.get("/api/obs/events")
+        else:
+            response = await client.get("/api/obs/events", headers={"Authorization": f"Token {key}"})
         stream = aiter(response.streaming_content)
         first = await next_data(stream)
         await stream.aclose()
         return first
 
     assert run(scenario)["type"] == "snapshot"
+    [line] = request_lines
+    assert (line.path, line.status, line.user_id) == ("/api/obs/events", 200, str(team.user.pk))
 
 
 def test_a_wrong_api_token_is_refused():
