@@ -2,7 +2,9 @@
 
 Counters and gauges live in this server process (prometheus_client's default registry, with its
 process and Python collectors); scrape every server process (each replica) as its own target. What
-the database knows (scheduler lag) and the pool's state are read when scraped.
+the database knows (scheduler lag) and the pool's state are read when scraped. The scheduler,
+which serves no HTTP of its own, answers `/metrics` on SCHEDULER_METRICS_PORT (`serve_metrics`):
+the live events it sends (every scheduled price, news item and bell) are counted there.
 
 `/metrics` answers only a request with `Authorization: Bearer <METRICS_TOKEN>` or from an address
 in METRICS_ALLOWED_CIDR; with neither set, nobody.
@@ -10,10 +12,14 @@ in METRICS_ALLOWED_CIDR; with neither set, nobody.
 
 import hmac
 import logging
+import threading
 import time
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -191,3 +197,36 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
             detail="Metrics need the metrics token or an allowed address.",
         )
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+class _MetricsServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a scrape under way does not keep the process from stopping
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass  # a line per scrape, every few seconds, would drown the process' own log
+
+
+def _metrics_app(environ, start_response):
+    """`metrics_view` as a WSGI application: the same rule and answers as on the web servers."""
+    from brainstorm.problems import problem_response
+
+    try:
+        request = WSGIRequest(environ)
+        if request.path == METRICS_PATH:
+            response = metrics_view(request)
+        else:
+            response = problem_response(request, status=404, code="not_found", detail=f"Only {METRICS_PATH} here.")
+    finally:
+        connections.close_all()  # this thread's database connection (the lag is read from the database)
+    start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+    return [response.content]
+
+
+def serve_metrics(port: int, address: str = "0.0.0.0") -> WSGIServer:
+    """Answer /metrics on `port` from a thread of this process, for a process that serves no HTTP
+    of its own (the scheduler). `shutdown()` on the returned server stops it."""
+    server = make_server(address, port, _metrics_app, server_class=_MetricsServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server

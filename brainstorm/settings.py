@@ -220,6 +220,8 @@ else:
 LEADERBOARD_EVENT_INTERVAL = env.float("LEADERBOARD_EVENT_INTERVAL", default=1.0)
 SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 SCHEDULER_INTERVAL_SECONDS = env.float("SCHEDULER_INTERVAL_SECONDS", default=1.0)
+# The scheduler answers /metrics on this port (0: not at all), under the METRICS_* rule below.
+SCHEDULER_METRICS_PORT = env.int("SCHEDULER_METRICS_PORT", default=0)
 
 PASSWORD_HASHERS = [
     "accounts.hashers.Argon2PasswordHasher",  # Argon2id, OWASP settings (accounts/hashers.py)

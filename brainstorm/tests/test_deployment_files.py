@@ -30,10 +30,24 @@ def test_the_servers_believe_forwarded_addresses_from_the_proxy_only():
 def test_the_proxy_and_prometheus_find_every_web_replica():
     caddyfile = (ROOT / "docker" / "Caddyfile").read_text()
     assert re.search(r"dynamic a web 8000\b", caddyfile)
-    prometheus = yaml.safe_load((ROOT / "docker" / "prometheus" / "prometheus.yml").read_text())
-    [job] = prometheus["scrape_configs"]
+    job = scrape_jobs()["brainstorm"]
     assert job["metrics_path"] == "/metrics"
     assert job["dns_sd_configs"] == [{"names": ["web"], "type": "A", "port": 8000, "refresh_interval": "10s"}]
+
+
+def test_prometheus_scrapes_the_scheduler_on_its_metrics_port():
+    port = COMPOSE["x-app"]["environment"]["SCHEDULER_METRICS_PORT"]
+    assert SERVICES["scheduler"]["expose"] == [port]
+    script = (ROOT / "docker" / "entrypoint.sh").read_text()
+    assert "exec python manage.py run_scheduler" in script  # which reads SCHEDULER_METRICS_PORT
+    job = scrape_jobs()["brainstorm-scheduler"]
+    assert job["metrics_path"] == "/metrics"
+    assert job["static_configs"] == [{"targets": [f"scheduler:{port}"]}]
+
+
+def scrape_jobs() -> dict[str, dict]:
+    prometheus = yaml.safe_load((ROOT / "docker" / "prometheus" / "prometheus.yml").read_text())
+    return {job["job_name"]: job for job in prometheus["scrape_configs"]}
 
 
 def test_the_container_migrates_one_replica_at_a_time_before_serving():

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from brainstorm.metrics import scheduler_ticked
+from brainstorm.metrics import scheduler_ticked, serve_metrics
 from market.scheduler import run_due
 
 logger = logging.getLogger("brainstorm.scheduler")
@@ -20,11 +20,27 @@ class Command(BaseCommand):
         parser.add_argument(
             "--interval", type=float, default=settings.SCHEDULER_INTERVAL_SECONDS, help="Seconds between ticks."
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=settings.SCHEDULER_METRICS_PORT,
+            help="Answer /metrics (Prometheus) on this port; 0: not at all.",
+        )
 
-    def handle(self, *args, once: bool = False, interval: float = 1.0, **options):
+    def handle(self, *args, once: bool = False, interval: float = 1.0, metrics_port: int = 0, **options):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+        # The events this process sends are counted here and nowhere else: Prometheus scrapes it.
+        metrics_server = serve_metrics(metrics_port) if metrics_port and not once else None
+        try:
+            self._run(stop, once=once, interval=interval)
+        finally:
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
+
+    def _run(self, stop: threading.Event, *, once: bool, interval: float) -> None:
         self.stdout.write(f"Scheduler running (every {interval:g} s).")
         while not stop.is_set():
             try:
