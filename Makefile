@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install browser run test bench lint format migrations-check clean
+.PHONY: install test-tools run test bench lint format migrations-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,14 +42,19 @@ run: install .env
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python -m brainstorm.serve -b $(HOST) -p $(PORT) brainstorm.asgi:application
 
-# The browser tests drive Debian's Chromium; install it (as root, with apt) when it is missing.
-browser:
+# Programs the tests drive, from Debian (as root, with apt) when missing: Chromium for the browser
+# tests, Prometheus for the test that scrapes a live server and evaluates the dashboard and alerts.
+test-tools:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "Installing Chromium for the browser tests (apt-get)…"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v prometheus >/dev/null 2>&1 || { \
+		echo "Installing Prometheus for the monitoring test (apt-get)…"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			prometheus >/dev/null; }
 
 # DATABASE_URL and REDIS_URL choose the database and channel layer (SQLite and in-memory when unset).
-test: install browser
+test: install test-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The event-day load on the real server (Daphne, PostgreSQL, Redis on loopback) against baselines

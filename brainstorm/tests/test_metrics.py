@@ -3,9 +3,6 @@
 import io
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +18,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from brainstorm.metrics import ScrapeTimeCollector
 from brainstorm.settings import _networks
-from brainstorm.tests.production import ROOT, production_env
 from market.models import ScheduledPrice
 from market.scheduler import run_due
 from market.services import price_set
@@ -238,22 +234,13 @@ def _get(url: str, **headers) -> tuple[int, str]:
 
 
 @pytest.mark.django_db(transaction=True)  # the scheduler is another process: it reads what is committed
-def test_the_scheduler_counts_the_events_it_sends_on_its_own_metrics_port(company, tmp_path):
-    from django.conf import settings
-
-    from overlay.tests.servers import database_url, free_port
+def test_the_scheduler_counts_the_events_it_sends_on_its_own_metrics_port(company):
+    from overlay.tests.servers import free_port, scheduler_process
 
     ScheduledPrice.objects.create(company=company, price=Decimal("11.50"), at=timezone.now() - timedelta(seconds=5))
     port = free_port()
-    env = production_env(
-        DATABASE_URL=database_url(), METRICS_TOKEN=METRICS_TOKEN, METRICS_ALLOWED_CIDR="", LOG_LEVEL="WARNING"
-    )
-    if settings.REDIS_URL:
-        env["REDIS_URL"] = settings.REDIS_URL
-    command = [sys.executable, "manage.py", "run_scheduler", "--interval", "0.2", "--metrics-port", str(port)]
-    scheduler = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/metrics"
-    try:
+    with scheduler_process(metrics_port=port, METRICS_TOKEN=METRICS_TOKEN, METRICS_ALLOWED_CIDR="") as scheduler:
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -267,15 +254,7 @@ def test_the_scheduler_counts_the_events_it_sends_on_its_own_metrics_port(compan
             time.sleep(0.2)
         refused, body = _get(url)
         wrong_path, _ = _get(f"http://127.0.0.1:{port}/admin/", Authorization=f"Bearer {METRICS_TOKEN}")
-    finally:
-        scheduler.send_signal(signal.SIGTERM)
-        try:
-            scheduler.wait(10)
-        except subprocess.TimeoutExpired:
-            scheduler.kill()
-            scheduler.wait(5)
-        scheduler.stderr.close()
-    assert scheduler.returncode == 0  # it stops on SIGTERM, its metrics thread with it
+    assert scheduler.returncode == 0  # it stopped on SIGTERM, its metrics thread with it
     assert "brainstorm_scheduler_lag_seconds 0.0" in text
     assert (refused, json.loads(body)["code"]) == (403, "permission_denied")
     assert "brainstorm_" not in body

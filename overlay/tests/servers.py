@@ -47,7 +47,8 @@ def wait_until_healthy(port: int, process: subprocess.Popen, seconds: float = 30
             time.sleep(0.2)
 
 
-def start_server(port: int) -> subprocess.Popen:
+def server_env(**extra: str) -> dict[str, str]:
+    """A server process's environment: the test database and channel layer, and `extra`."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "brainstorm.settings",
@@ -58,15 +59,20 @@ def start_server(port: int) -> subprocess.Popen:
         "DEBUG": "true",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "OVERLAY_TOKEN": TOKEN,
+        **extra,
     }
     if settings.REDIS_URL:
         env["REDIS_URL"] = settings.REDIS_URL
     else:
         env.pop("REDIS_URL", None)
+    return env
+
+
+def start_server(port: int, **env: str) -> subprocess.Popen:
     process = subprocess.Popen(  # Daphne, started as production starts it (brainstorm/serve.py)
         [sys.executable, "-m", "brainstorm.serve", "-b", "127.0.0.1", "-p", str(port), "brainstorm.asgi:application"],
         cwd=ROOT,
-        env=env,
+        env=server_env(**env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -89,11 +95,25 @@ def stop_server(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def daphne_server(port: int | None = None):
+def daphne_server(port: int | None = None, **env: str):
     port = port or free_port()
-    process = start_server(port)
+    process = start_server(port, **env)
     try:
         yield f"127.0.0.1:{port}"
+    finally:
+        stop_server(process)
+
+
+@contextmanager
+def scheduler_process(*, metrics_port: int, interval: float = 0.2, **env: str):
+    """`manage.py run_scheduler`, as the container runs it, answering /metrics on `metrics_port`.
+    Stopped with SIGTERM at the end (`returncode` then says how it ended)."""
+    command = ["manage.py", "run_scheduler", "--interval", str(interval), "--metrics-port", str(metrics_port)]
+    process = subprocess.Popen(
+        [sys.executable, *command], cwd=ROOT, env=server_env(**env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        yield process
     finally:
         stop_server(process)
 
@@ -123,7 +143,7 @@ def browser(_database_beside_playwright):
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`)")
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make test-tools`)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-background-networking"]
