@@ -106,6 +106,11 @@ class ScrapeTimeCollector(Collector):
         return []
 
     def collect(self):
+        # The pool first: the lag is read from the database, with a connection of the pool.
+        yield from self._pool()
+        yield from self._scheduler()
+
+    def _scheduler(self):
         try:
             lag = scheduler_lag()
         except Exception:  # the database is down: /api/health says so; the other metrics still answer
@@ -127,6 +132,8 @@ class ScrapeTimeCollector(Collector):
                 "Seconds since the scheduler last finished a tick (grows when no scheduler runs).",
                 value=max(time.time() - last_tick, 0.0),
             )
+
+    def _pool(self):
         pool = connections["default"].pool if connections["default"].vendor == "postgresql" else None
         if pool is not None:
             stats = pool.get_stats()

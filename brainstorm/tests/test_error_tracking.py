@@ -55,6 +55,23 @@ if client.is_active():
     events = [item.payload.json for envelope in keep.envelopes for item in envelope.items if item.type == "event"]
     report["status"] = response.status_code
     report["events"] = events
+
+    # An error on the admin's one-time link to printed logins, whose path is a secret.
+    import market.admin
+
+    def sheet_broken(token):
+        raise RuntimeError("sheet exploded")
+
+    market.admin.credentials_take = sheet_broken
+    organiser = User.objects.create_superuser(email="organiser@school.example", password="x-long-password-2")
+    browser.force_login(organiser)
+    try:
+        browser.get("/admin/market/participant/credentials/Zq3xK9-sheet-token/", secure=True)
+    except ValueError:  # the error page's stylesheet: no collectstatic in this test
+        pass
+    sentry_sdk.flush()
+    everything = [item.payload.json for envelope in keep.envelopes for item in envelope.items if item.type == "event"]
+    report["sheet_events"] = everything[len(events) :]
 print("REPORT " + json.dumps(report, default=str))
 """
 
@@ -84,3 +101,11 @@ def test_with_a_dsn_a_server_error_is_reported_with_its_request_id_and_no_person
     assert "sessionid" not in sent
     assert "overlay-secret-in-url" not in sent
     assert "email" not in event.get("user", {})
+
+    [sheet] = [
+        event
+        for event in report["sheet_events"]
+        if event.get("exception") and event["exception"]["values"][-1]["value"] == "sheet exploded"
+    ]
+    assert sheet["transaction"] == "/admin/market/participant/credentials/{token}/"  # the route, not the path
+    assert "Zq3xK9-sheet-token" not in json.dumps(report["sheet_events"])

@@ -181,7 +181,11 @@ def test_the_dashboard_and_the_alerts_show_a_live_event(company, team, tmp_path)
         live_events = {series["metric"]["type"] for series in panels["Live events / s by type (and lost)"][0]}
         assert {"price", "trade", "portfolio"} <= live_events
         assert panels["Scheduler"][1], "no scheduler heartbeat (it reaches the web server through the cache)"
-        assert len(panels["Database pool per server"][0]) == 2  # the web server's pool and the scheduler's
+        pool_in_use = {
+            series["metric"]["instance"]: float(series["value"][1]) for series in panels["Database pool per server"][0]
+        }
+        assert set(pool_in_use) == set(targets.values())  # the web server's pool and the scheduler's
+        assert pool_in_use[targets["brainstorm"]] == 0  # nothing under way; the scrape's own read not counted
 
         # Every alert rule evaluates without error, and none fires on a healthy event.
         assert set(by_rule) == {

@@ -174,8 +174,12 @@ def test_in_production_a_request_writes_one_json_line_to_stdout(tmp_path):
     assert lines[-1] == "RETURNED probe-20261126-0001 200"
     requests = [json.loads(line) for line in lines[:-1] if '"brainstorm.requests"' in line]
     assert len(requests) == 1
-    assert requests[0]["request_id"] == "probe-20261126-0001"
-    assert (requests[0]["path"], requests[0]["status"]) == ("/api/health", 200)
+    [line] = requests
+    assert line["request_id"] == "probe-20261126-0001"
+    assert (line["method"], line["path"], line["route"], line["status"]) == ("GET", "/api/health", "health", 200)
+    assert line["user_id"] is None  # nobody signed in
+    assert line["duration_ms"] >= 0
+    assert line["time"].startswith("20") and line["level"] == "INFO"
 
 
 def test_a_server_error_logs_no_query_string(monkeypatch, log_lines):
