@@ -1,3 +1,7 @@
+import io
+import json
+import logging
+
 import pytest
 from channels.layers import channel_layers
 from django.core.cache import cache
@@ -5,6 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
+from brainstorm.logs import JsonLogFormatter, RequestContextFilter
 from market.models import Participant
 from market.services import participant_create
 
@@ -130,3 +135,25 @@ def event_settings(db):
     from market.models import EventSettings
 
     return EventSettings.load()
+
+
+@pytest.fixture
+def log_lines():
+    """The JSON lines the production handler would write, for the loggers a test reads."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLogFormatter())
+    handler.addFilter(RequestContextFilter())
+    loggers = [logging.getLogger(name) for name in ("brainstorm", "django.request", "axes")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    previous = logging.getLogger("brainstorm").level
+    logging.getLogger("brainstorm").setLevel(logging.INFO)
+
+    def lines() -> list[dict]:
+        return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+    yield lines
+    logging.getLogger("brainstorm").setLevel(previous)
+    for logger in loggers:
+        logger.removeHandler(handler)

@@ -9,7 +9,7 @@ body and the error page of a server error show it, and Sentry tags the error wit
 
 E-mail addresses never reach the log whole: records name users by id, and a filter masks any
 address a library puts in a message (`j***@school.org`). Passwords are never logged, nor the
-token of the admin's one-time link to printed logins (its path is logged as `…/credentials/***/`).
+token of the admin's one-time link to printed logins (its path is logged as `…/credentials/***`).
 """
 
 import contextvars

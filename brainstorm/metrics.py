@@ -211,6 +211,8 @@ class _MetricsServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = 5  # seconds to send a request in: a silent client does not keep its thread for ever
+
     def log_message(self, format, *args):
         pass  # a line per scrape, every few seconds, would drown the process' own log
 
@@ -231,9 +233,15 @@ def _metrics_app(environ, start_response):
     return [response.content]
 
 
-def serve_metrics(port: int, address: str = "0.0.0.0") -> WSGIServer:
+def serve_metrics(port: int, address: str = "0.0.0.0") -> WSGIServer | None:
     """Answer /metrics on `port` from a thread of this process, for a process that serves no HTTP
-    of its own (the scheduler). `shutdown()` on the returned server stops it."""
-    server = make_server(address, port, _metrics_app, server_class=_MetricsServer, handler_class=_QuietHandler)
+    of its own (the scheduler). `shutdown()` on the returned server stops it. None, and an error
+    logged, when the port cannot be had: the process goes on without its metrics, for the
+    scheduler's bells and prices matter more than their figures."""
+    try:
+        server = make_server(address, port, _metrics_app, server_class=_MetricsServer, handler_class=_QuietHandler)
+    except (OSError, OverflowError):  # taken, not ours to bind, or not a port number
+        logger.error("no /metrics on port %s: it cannot be opened", port, exc_info=True)
+        return None
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server

@@ -10,12 +10,12 @@ import logging
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from market.errors import MarketAlreadyClosed, MarketAlreadyOpen
 from market.models import ScheduledPrice, TradingDay
-from market.services import market_close, market_open, price_set
+from market.services import current_day_number, market_close, market_open, open_day, price_set
 from newsroom.models import News
 from newsroom.services import news_announce_due
 
@@ -27,10 +27,13 @@ def _days_to_close(now: datetime) -> QuerySet[TradingDay]:
 
 
 def _days_to_open(now: datetime) -> QuerySet[TradingDay]:
-    """Unopened days whose open time has come, numbered after the last day that opened. An earlier
-    one was skipped (an organiser opened a later day, or its whole session passed while no
-    scheduler ran) and never opens late; it must not hold back the days after it either."""
-    last_opened = TradingDay.objects.filter(opened_at__isnull=False).aggregate(last=Max("number"))["last"] or 0
+    """Unopened days whose open time has come, numbered after the last day that opened, while no
+    day is open (the bell rings once that one closes). An earlier day was skipped (an organiser
+    opened a later one, or its whole session passed while no scheduler ran) and never opens late;
+    it must not hold back the days after it either."""
+    if open_day() is not None:
+        return TradingDay.objects.none()
+    last_opened = current_day_number() or 0
     return TradingDay.objects.filter(
         opened_at__isnull=True, scheduled_open_at__lte=now, number__gt=last_opened
     ).exclude(scheduled_close_at__lte=now)  # its whole session passed while we were away

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -259,3 +260,31 @@ def test_the_scheduler_counts_the_events_it_sends_on_its_own_metrics_port(compan
     assert (refused, json.loads(body)["code"]) == (403, "permission_denied")
     assert "brainstorm_" not in body
     assert wrong_path == 404
+
+
+def test_a_metrics_port_that_cannot_be_had_leaves_the_process_running_without_it(monkeypatch):
+    from brainstorm import metrics
+
+    errors = []
+    monkeypatch.setattr(metrics.logger, "error", lambda message, *args, **kwargs: errors.append(message % args))
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert metrics.serve_metrics(port) is None
+    assert metrics.serve_metrics(70_000) is None
+    assert errors == [f"no /metrics on port {number}: it cannot be opened" for number in (port, 70_000)]
+
+
+def test_a_silent_connection_to_the_metrics_port_is_closed():
+    from brainstorm import metrics
+    from overlay.tests.servers import free_port
+
+    port = free_port()
+    server = metrics.serve_metrics(port, "127.0.0.1")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as silent:
+            assert silent.recv(1) == b""  # the server hung up on it (after 5 s)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -14,7 +14,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -136,12 +135,10 @@ def test_the_dashboard_and_the_alerts_show_a_live_event(company, team, tmp_path)
 
     key = Token.objects.create(user=team.user).key
     market_open(by=None)
-    now = timezone.now()
-    for seconds, price in ((3, "10.50"), (6, "11.00")):  # two changes: a rate needs two samples
-        ScheduledPrice.objects.create(company=company, price=Decimal(price), at=now + timedelta(seconds=seconds))
     web_port, scheduler_port = free_port(), free_port()
     metrics = {"METRICS_TOKEN": METRICS_TOKEN, "METRICS_ALLOWED_CIDR": ""}
     targets = {"brainstorm": f"127.0.0.1:{web_port}", "brainstorm-scheduler": f"127.0.0.1:{scheduler_port}"}
+    scheduled_prices = 'brainstorm_events_broadcast_total{job="brainstorm-scheduler", type="price"}'
 
     with Prometheus(tmp_path, targets) as prometheus:
         with (
@@ -150,15 +147,18 @@ def test_the_dashboard_and_the_alerts_show_a_live_event(company, team, tmp_path)
             connect(f"ws://{web}/api/ws?token={TOKEN}", open_timeout=10) as overlay,
         ):
             assert json.loads(overlay.recv(timeout=10))["type"] == "snapshot"
+            # Each counter is scraped at its first value before it moves again: a rate needs two.
             assert order(web, key, 10) == 201
             assert order(web, key, 1_000_000) == 409  # 10,000,000 for 100,000 of cash
-            wait_for(lambda: prometheus.value('sum(up{job="brainstorm"})') == 1, "the web server is not scraped")
-            time.sleep(2)  # the first trade seen in two scrapes, then the second: a rate above 0
+            ScheduledPrice.objects.create(company=company, price=Decimal("10.50"), at=timezone.now())
+            wait_for(lambda: prometheus.value("sum(brainstorm_trades_executed_total)") == 1, "no trade scraped")
+            wait_for(lambda: prometheus.value(f"sum({scheduled_prices})") == 1, "no scheduled price change scraped")
             assert order(web, key, 5) == 201
+            ScheduledPrice.objects.create(company=company, price=Decimal("11.00"), at=timezone.now())
             wait_for(
                 lambda: (
                     (prometheus.value("sum(rate(brainstorm_trades_executed_total[1m]))") or 0) > 0
-                    and (prometheus.value('sum(rate(brainstorm_events_broadcast_total{type="price"}[1m]))') or 0) > 0
+                    and (prometheus.value(f"sum(rate({scheduled_prices}[1m]))") or 0) > 0
                 ),
                 "the trades and the scheduler's price changes never showed as a rate",
             )

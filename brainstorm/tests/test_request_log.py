@@ -1,7 +1,6 @@
 """Each request has an id, returned to the client, on its JSON log line and on its errors; trades,
 bells, price changes and imports each leave one line; e-mail addresses never appear whole."""
 
-import io
 import json
 import logging
 from decimal import Decimal
@@ -11,7 +10,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from brainstorm.logs import JsonLogFormatter, RequestContextFilter, mask_email
+from brainstorm.logs import RequestContextFilter, mask_email
 from brainstorm.tests.production import run_python
 from brainstorm.views import server_error
 from market import services
@@ -20,28 +19,6 @@ from market.api import MarketView
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def log_lines():
-    """The JSON lines the production handler would write, for the loggers a test reads."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonLogFormatter())
-    handler.addFilter(RequestContextFilter())
-    loggers = [logging.getLogger(name) for name in ("brainstorm", "django.request", "axes")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    previous = logging.getLogger("brainstorm").level
-    logging.getLogger("brainstorm").setLevel(logging.INFO)
-
-    def lines() -> list[dict]:
-        return [json.loads(line) for line in stream.getvalue().splitlines()]
-
-    yield lines
-    logging.getLogger("brainstorm").setLevel(previous)
-    for logger in loggers:
-        logger.removeHandler(handler)
 
 
 def test_every_answer_carries_a_new_request_id():

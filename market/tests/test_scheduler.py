@@ -165,6 +165,21 @@ def test_a_day_skipped_by_hand_does_not_hold_back_the_next_scheduled_day():
     assert TradingDay.objects.get(number=1).opened_at is None
 
 
+def test_a_day_left_open_past_the_next_days_open_time_holds_it_until_it_closes():
+    from brainstorm.metrics import scheduler_lag
+    from market.services import market_close, market_open
+
+    now = timezone.now()
+    TradingDay.objects.create(number=1)  # opened by hand, no close time
+    TradingDay.objects.create(number=2, scheduled_open_at=now - timedelta(minutes=10))
+    market_open(by=None, now=now - timedelta(hours=1))
+
+    assert run_due(now) == []
+    assert scheduler_lag(now) == 0  # nothing the scheduler could do: the organiser's day is open
+    market_close(by=None, now=now)
+    assert run_due(now + timedelta(seconds=1)) == ["open day 2"]
+
+
 def test_opening_a_prepared_day_after_its_close_time_drops_the_stale_close():
     from market.services import market_open
 

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import logging
 import time
 from decimal import Decimal
 
@@ -117,23 +116,8 @@ def test_stream_refuses_strangers_with_a_problem(query):
     assert response.json()["code"] == "not_authenticated"
 
 
-@pytest.fixture
-def request_lines():
-    """The request log's records (one per request, brainstorm.logs)."""
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = logging.getLogger("brainstorm.requests")
-    previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield records
-    logger.setLevel(previous)
-    logger.removeHandler(handler)
-
-
 @pytest.mark.parametrize("signed_in_by", ["api token", "session"])
-def test_a_team_streams_and_its_request_line_names_it(team, signed_in_by, request_lines):
+def test_a_team_streams_and_its_request_line_names_it(team, signed_in_by, log_lines):
     from rest_framework.authtoken.models import Token
 
     key = Token.objects.create(user=team.user).key
@@ -151,8 +135,8 @@ def test_a_team_streams_and_its_request_line_names_it(team, signed_in_by, reques
         return first
 
     assert run(scenario)["type"] == "snapshot"
-    [line] = request_lines
-    assert (line.path, line.status, line.user_id) == ("/api/obs/events", 200, str(team.user.pk))
+    [line] = [line for line in log_lines() if line["logger"] == "brainstorm.requests"]
+    assert (line["path"], line["status"], line["user_id"]) == ("/api/obs/events", 200, str(team.user.pk))
 
 
 def test_a_wrong_api_token_is_refused():

@@ -32,7 +32,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         # The events this process sends are counted here and nowhere else: Prometheus scrapes it.
-        metrics_server = serve_metrics(metrics_port) if metrics_port and not once else None
+        metrics_server = serve_metrics(metrics_port) if metrics_port and not once else None  # None: not to be had
         try:
             self._run(stop, once=once, interval=interval)
         finally:
