@@ -29,6 +29,14 @@ async def next_data(stream) -> dict:
             return json.loads(chunk.removeprefix("data: "))
 
 
+async def overlay_stream():
+    """An overlay's stream with its snapshot read: what comes after it."""
+    response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")
+    stream = aiter(response.streaming_content)
+    assert (await next_data(stream))["type"] == "snapshot"
+    return stream
+
+
 def test_stream_starts_with_the_snapshot_and_carries_live_events(company):
     async def scenario():
         response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")
@@ -55,9 +63,7 @@ def test_stream_starts_with_the_snapshot_and_carries_live_events(company):
 @override_settings(SSE_HEARTBEAT_SECONDS=0.05)
 def test_a_quiet_stream_sends_heartbeat_comments():
     async def scenario():
-        response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")
-        stream = aiter(response.streaming_content)
-        await anext(stream)  # snapshot
+        stream = await overlay_stream()
         beats = [parse(await anext(stream)) for _ in range(2)]
         await stream.aclose()
         return beats
@@ -156,9 +162,7 @@ def test_a_batch_of_events_reaches_the_stream_as_its_events_in_order():
     messages = [layer_message(envelope("price", {"ticker": "ACME", "price": f"2{n}.00"})) for n in range(3)]
 
     async def scenario():
-        response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")
-        stream = aiter(response.streaming_content)
-        await next_data(stream)  # snapshot
+        stream = await overlay_stream()
         await get_channel_layer().group_send(
             MARKET_GROUP, {"type": "batch", "group": MARKET_GROUP, "messages": messages}
         )
@@ -207,9 +211,7 @@ def test_a_stream_too_far_behind_ends_so_its_client_starts_again_from_a_snapshot
     from overlay.hub import current_hub
 
     async def scenario():
-        response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")
-        stream = aiter(response.streaming_content)
-        await next_data(stream)  # snapshot
+        stream = await overlay_stream()
         (listener,) = {member for members in current_hub().members.values() for member in members}
         for n in range(5):  # handed over faster than the stream sends them
             await listener.hub_message(layer_message(envelope("price", {"ticker": "ACME", "price": f"2{n}.00"})))
@@ -256,9 +258,7 @@ def test_a_channel_layer_failure_ends_the_stream_so_its_client_starts_again(monk
         raise ConnectionError("Redis went away")
 
     async def scenario():
-        response = await AsyncClient().get(f"/api/obs/events?token={TOKEN}")
-        stream = aiter(response.streaming_content)
-        await next_data(stream)  # snapshot
+        stream = await overlay_stream()
         monkeypatch.setattr(layer, "receive", failing_receive)  # the hub's next read fails
         send_now(envelope("news", {"id": 1, "title": "Still delivered"}))  # ends the read under way
         news = await next_data(stream)
