@@ -85,8 +85,8 @@ async def _deliver(outbox: asyncio.Queue) -> None:
     has queued up while a send was under way goes out together: one group send per group, its
     events in one `batch` message (unpacked in order by overlay.hub, which hands them to the
     process's sockets and SSE streams), the groups' sends at the same time. With nothing queued
-    an event goes out alone, at once. Order is kept within each group, which is all a screen relies on; between groups it
-    is not (a `portfolio` carries `as_of`; nothing else spans groups).
+    an event goes out alone, at once. Order is kept within each group, which is all a screen
+    relies on; between groups it is not (a `portfolio` carries `as_of`; nothing else spans groups).
     """
     task = asyncio.current_task()
     sending = asyncio.Semaphore(CONCURRENT_SENDS)
