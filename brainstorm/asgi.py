@@ -19,16 +19,20 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
 from brainstorm.network import NetworkGuard  # noqa: E402
+from overlay.delivery import KeepServerSend  # noqa: E402
 from overlay.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        # The consumer checks Origin itself: overlays connect by token from anywhere (OBS),
-        # browser sessions only from our own pages. NetworkGuard keeps out whoever is outside the
-        # venue's ranges (ALLOWED_CIDR): a socket never passes through Django's middleware.
-        "websocket": NetworkGuard(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
+# KeepServerSend: live connections (WebSocket, SSE) see how much their client has yet to take.
+application = KeepServerSend(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            # The consumer checks Origin itself: overlays connect by token from anywhere (OBS),
+            # browser sessions only from our own pages. NetworkGuard keeps out whoever is outside the
+            # venue's ranges (ALLOWED_CIDR): a socket never passes through Django's middleware.
+            "websocket": NetworkGuard(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        }
+    )
 )
 
 # Ready before the first request, not during it: Django imports the URL configuration (and with

@@ -46,6 +46,16 @@ LIVE_CONNECTIONS = Gauge(
     "brainstorm_live_connections", "Live connections open in this process, by kind (websocket, sse).", ["kind"]
 )
 EVENTS_BROADCAST = Counter("brainstorm_events_broadcast", "Live events handed to the channel layer, by type.", ["type"])
+EVENTS_FOLDED = Counter(
+    "brainstorm_events_folded",
+    "Live events replaced by a newer one of their kind while waiting for a slow connection, by type.",
+    ["type"],
+)
+LIVE_TOO_SLOW = Counter(
+    "brainstorm_live_too_slow",
+    "Live connections closed for falling too far behind their events (4408), by kind (websocket, sse).",
+    ["kind"],
+)
 EVENTS_FAILED = Counter(
     "brainstorm_events_failed",
     "Live events the channel layer did not take (layer down, or this process' outbox full), by type.",

@@ -216,6 +216,13 @@ else:
             "CONFIG": {"capacity": LIVE_HUB_CAPACITY, "expiry": CHANNEL_EXPIRY},
         }
     }
+# One connection's delivery (overlay.delivery): while the server holds more than
+# LIVE_HIGH_WATER_BYTES written to it that its client has not taken, its events wait (a newer price
+# or leaderboard replacing the one waiting); more than CHANNEL_CAPACITY waiting closes it (4408).
+# The operating system's own buffer for a live socket is kept to LIVE_SEND_BUFFER_BYTES (Linux
+# doubles it): left to itself it grows to megabytes for a slow reader, a backlog nothing can fold.
+LIVE_HIGH_WATER_BYTES = env.int("LIVE_HIGH_WATER_BYTES", default=16_384)
+LIVE_SEND_BUFFER_BYTES = env.int("LIVE_SEND_BUFFER_BYTES", default=16_384)
 # At most one leaderboard event per this many seconds (the last change is always sent).
 LEADERBOARD_EVENT_INTERVAL = env.float("LEADERBOARD_EVENT_INTERVAL", default=1.0)
 SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from brainstorm.health import HealthView
+from overlay.views import overlay_page
 
 api_patterns = [
     path("", include("accounts.urls")),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("admin/control-room/", include("market.control_room")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    path("overlay", overlay_page, {"page": "scene"}),  # the full scene without its slash too
     path("overlay/", include("overlay.urls_pages")),
     path("", include("accounts.urls_pages")),
     path("", include("market.urls_pages")),

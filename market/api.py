@@ -194,7 +194,7 @@ def trade(*, participant: Participant, data, key: str | None = None) -> dict:
         metrics.trade_refused(refusal.code)
         raise
     # TradeResponseSerializer's shape, from the portfolio the trade already serialised for its event.
-    return {"transaction": represent(TransactionSerializer, executed), "portfolio": executed.portfolio_data}
+    return {"transaction": executed.transaction_data, "portfolio": executed.portfolio_data}
 
 
 def trade_once(*, participant: Participant, data, key: str) -> tuple[int, dict, bool]:

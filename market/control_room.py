@@ -238,6 +238,7 @@ def control_room(request: HttpRequest) -> HttpResponse:
         "team_names": Participant.objects.order_by("display_name").values_list("display_name", flat=True),
         "frozen_teams": Participant.objects.filter(is_frozen=True).order_by("display_name"),
         "trades": trades[:LATEST_TRADES],
+        "trades_limit": LATEST_TRADES,
         "team_filter": team_filter,
         "overlay_urls": overlay_urls(request),
         "overlay_token_form": forms_shown["overlay_token"],

@@ -92,6 +92,7 @@ def portfolio_of(team: Participant, holdings: list[dict]) -> dict:
                 "average_cost": money(holding["average_cost"]),
                 "price": holding["price"],
                 "value": value,
+                "cost": holding["average_cost"] * holding["quantity"],
                 "unrealized_pl": money(value - holding["average_cost"] * holding["quantity"]),
             }
         )

@@ -222,6 +222,13 @@ class HoldingSerializer(serializers.Serializer):
     average_cost = _money()
     price = _money()
     value = _money()
+    cost = serializers.DecimalField(
+        max_digits=28,
+        decimal_places=4,
+        read_only=True,
+        help_text="Quantity × average cost, unrounded: unrealised P/L is value − cost, half-up to cents. "
+        "A screen revalues the holding with it when the price changes.",
+    )
     unrealized_pl = _money()
 
 

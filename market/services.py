@@ -630,10 +630,14 @@ def trade_execute(
         # The answer to the team and its `portfolio` event: one read, in this transaction.
         trade.portfolio = selectors.portfolio_of(team, holdings)
         trade.portfolio_data = payloads.portfolio_data(trade.portfolio)  # as the API and the event show it
+        trade.transaction_data = payloads.transaction(trade)
         reads_changed("leaderboard")
         _trade_done(trade, team)
         broadcast("trade", payloads.trade(trade, team))
-        broadcast("portfolio", trade.portfolio_data, group=user_group(team.user_id))
+        # The trade comes with the team's portfolio: its history page shows it without asking.
+        broadcast(
+            "portfolio", {**trade.portfolio_data, "transaction": trade.transaction_data}, group=user_group(team.user_id)
+        )
         leaderboard_changed()
     return trade
 
@@ -771,6 +775,9 @@ def trade_reverse(*, trade: Transaction, by: User | None, reason: str) -> Transa
             holding_after=held_after,
         )
         reads_changed("leaderboard")
-        broadcast("portfolio", payloads.portfolio(team), group=user_group(team.user_id))
+        trade.reversed_at, trade.reversed_by, trade.reversal_reason = now, by, reason
+        # The reversed trade with it: the team's history page marks it without asking.
+        portfolio = {**payloads.portfolio(team), "transaction": payloads.transaction(trade)}
+        broadcast("portfolio", portfolio, group=user_group(team.user_id))
         leaderboard_changed()
     return Transaction.objects.select_related("company", "participant", "reversed_by").get(pk=trade.pk)

@@ -13,25 +13,29 @@ from django.http.request import split_domain_port, validate_host
 from brainstorm import metrics
 from brainstorm.problems import DomainError
 from overlay import payloads, presence
+from overlay.delivery import SERVER_SEND, TOO_SLOW, Outlet, Subscription, server_backlog
 from overlay.events import CONTROL_TYPES, EVENT_TYPES, connection_ends, envelope, remember_server_loop
 from overlay.hub import Hub, current_hub, in_background
 from overlay.viewers import (
     OVERLAY,
     OVERLAY_VIEWER,
     PARTICIPANT,
+    TopicsRefused,
     Viewer,
     overlay_token_ok,
     token_from_query,
+    topics_from_query,
     viewer_for_user,
 )
 
 logger = logging.getLogger(__name__)
 
+BAD_INPUT = 4400
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 LAYER_FAILED = 1011
 BELL_ACTIONS = ("start_day", "end_day")
-LAYER_MESSAGES = frozenset(EVENT_TYPES + CONTROL_TYPES) - {"snapshot"}
+LAYER_MESSAGES = frozenset(EVENT_TYPES + CONTROL_TYPES) - {"snapshot", "rank"}  # a `rank` is made per socket
 MAX_MESSAGE_BYTES = 4096
 
 
@@ -54,6 +58,10 @@ class MarketConsumer(AsyncWebsocketConsumer):
     # the channel layer. An alias with no layer configured makes Channels skip its own channel.
     channel_layer_alias = "live events come from overlay.hub"
     viewer: Viewer | None = None
+    topics: frozenset[str] = frozenset()  # what the socket subscribed to (overlay.hub reads it)
+    live_groups: tuple[str, ...] = ()  # not `groups`: Channels reads that one itself
+    subscription: Subscription | None = None
+    outlet: Outlet | None = None
     joined: Hub | None = None  # the hub, while this socket is in its groups
     held: list[dict] | None = None  # events that came before the snapshot went out
     ended = False
@@ -72,9 +80,11 @@ class MarketConsumer(AsyncWebsocketConsumer):
     def _abandoned(self) -> None:
         self.ended = True
         self._uncount()
+        if self.outlet is not None:
+            self.outlet.close()
         if self.joined is not None:
             live, self.joined = self.joined, None
-            live.forget(self, self.viewer.groups)
+            live.forget(self, self.live_groups)
         if self.present_as is not None:
             user_id, self.present_as = self.present_as, None
             in_background(presence.socket_closed(user_id))
@@ -92,7 +102,13 @@ class MarketConsumer(AsyncWebsocketConsumer):
         if viewer is None:
             await self.close(code=refusal)
             return
-        self.viewer = viewer
+        try:
+            topics = topics_from_query(self.scope.get("query_string", b""), viewer)
+        except TopicsRefused as refused:
+            await self._error("validation_error", str(refused))
+            await self.close(code=BAD_INPUT)
+            return
+        self._subscribe(viewer, topics)
         try:
             await self._go_live(viewer)
         except BaseException:
@@ -101,11 +117,16 @@ class MarketConsumer(AsyncWebsocketConsumer):
             await self.disconnect(LAYER_FAILED)
             raise
 
+    def _subscribe(self, viewer: Viewer, topics: frozenset[str]) -> None:
+        self.viewer, self.topics, self.live_groups = viewer, topics, viewer.groups(topics)
+        self.subscription = Subscription(viewer, topics)
+        self.outlet = Outlet(self._send_text, server_backlog(self.scope.get(SERVER_SEND)), self._too_slow)
+
     async def _go_live(self, viewer: Viewer) -> None:
         self.held = []
         live = current_hub()
         if live is not None:
-            await live.join(self, viewer.groups)
+            await live.join(self, self.live_groups)
             self.joined = live
         if viewer.kind == OVERLAY and not await self._token_still_current():
             self.ended = True  # disconnect() still leaves the groups
@@ -118,6 +139,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
         snapshot = await database_sync_to_async(self._snapshot)()
         if self.ended:
             return  # closed meanwhile (the channel layer failed): no snapshot, nothing held
+        self.subscription.remember_rank(snapshot.get("portfolio"))
         await self._send(envelope("snapshot", snapshot))
         while self.held:  # then, in order, what happened while it was read
             await self._handle(self.held.pop(0))
@@ -147,17 +169,18 @@ class MarketConsumer(AsyncWebsocketConsumer):
         return await database_sync_to_async(overlay_token_ok)(token)
 
     def _snapshot(self) -> dict[str, Any]:
-        visible = self.viewer.sees_staff_events or payloads.leaderboard_visible_to_teams()
-        return payloads.snapshot(include_leaderboard=visible)
+        return payloads.snapshot_for(self.viewer, self.topics)
 
     async def disconnect(self, code: int) -> None:
         self.ended = True  # an event already on its way to this socket is not sent
         self._uncount()
+        if self.outlet is not None:
+            self.outlet.close()
         if self.present_as is not None:
             user_id, self.present_as = self.present_as, None
             await presence.socket_closed(user_id)
         if self.joined is not None:
-            await self.joined.leave(self, self.viewer.groups)
+            await self.joined.leave(self, self.live_groups)
             self.joined = None  # after: if the leave is cancelled, _abandoned() forgets the socket
 
     # Commands from the client
@@ -213,6 +236,12 @@ class MarketConsumer(AsyncWebsocketConsumer):
             self.ended = True
             await self.close(code=LAYER_FAILED)
 
+    async def _too_slow(self) -> None:
+        # Too far behind to catch up (overlay.delivery): the client reconnects to a fresh snapshot.
+        if not self.ended:
+            self.ended = True
+            await self.close(code=TOO_SLOW)
+
     async def _handle(self, message: dict) -> None:
         # Events touch no database (their text is ready): no trip to Channels' database thread.
         if message["type"] in LAYER_MESSAGES:
@@ -233,7 +262,17 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def leaderboard(self, message: dict) -> None:
         await self._forward(message)
 
+    async def scene(self, message: dict) -> None:
+        await self._forward(message)
+
     async def portfolio(self, message: dict) -> None:
+        await self._forward(message)
+
+    async def order(self, message: dict) -> None:
+        await self._forward(message)
+
+    async def ranks(self, message: dict) -> None:
+        # Every team's rank: this socket's team's own goes out as a `rank` event, if it changed.
         await self._forward(message)
 
     async def session_ended(self, message: dict) -> None:
@@ -252,13 +291,11 @@ class MarketConsumer(AsyncWebsocketConsumer):
             await self.close(code=UNAUTHENTICATED)
 
     async def _forward(self, message: dict) -> None:
-        if self.ended:
+        if self.ended or self.subscription is None:
             return
-        if self.viewer is not None and self.viewer.may_see(message.get("audience", "all")):
-            if "text" in message:  # serialised once for every socket
-                await self._send_text(message["text"])
-            else:
-                await self._send(message["event"])
+        deliverable = self.subscription.deliverable(message)
+        if deliverable is not None:
+            await self.outlet.offer(deliverable)  # its text was made once for every socket
 
     async def _send(self, event: dict) -> None:
         await self._send_text(json.dumps(event))

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -27,9 +28,40 @@ from brainstorm import metrics
 logger = logging.getLogger(__name__)
 
 MARKET_GROUP = "market"  # every connection: overlays, teams, organisers
-EVENT_TYPES = ("snapshot", "bell", "price", "trade", "news", "leaderboard", "portfolio")
+TRADES_GROUP = "trades"  # the public tape: only connections subscribed to `trades` (SPEC §5)
+
+# SPEC §5 topics: a connection receives the events of the topics it asked for (`?topics=`).
+TOPICS = ("market", "news", "leaderboard", "scene", "trades", "own")
+DEFAULT_TOPICS = frozenset(TOPICS) - {"trades"}
+OWN = "own"  # a team's own events: its connections only
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How an event type travels: its topic, and `fold`, what a newer event of the type replaces
+    while still waiting for a slow connection (None: nothing, every one is delivered; "": the one
+    waiting of its type; a field: the one waiting with the same value of that field)."""
+
+    topic: str | None
+    fold: str | None = None
+
+
+EVENT_KINDS = {
+    "snapshot": Kind(None),
+    "bell": Kind("market"),
+    "price": Kind("market", fold="ticker"),
+    "news": Kind("news"),
+    "leaderboard": Kind("leaderboard", fold=""),
+    "scene": Kind("scene"),
+    "trade": Kind("trades"),
+    "portfolio": Kind(OWN),
+    "order": Kind(OWN),
+    "rank": Kind(OWN, fold=""),
+}
+EVENT_TYPES = tuple(EVENT_KINDS)
 # Internal messages between the server's processes: never sent to a client as such.
-CONTROL_TYPES = ("session_ended", "overlay_token_rotated")
+# `ranks` carries every team's rank; each team's connection turns its own into a `rank` event.
+CONTROL_TYPES = ("session_ended", "overlay_token_rotated", "ranks")
 
 # Who may see an event beyond its group: "all", or "staff" (organisers and overlays only).
 ALL = "all"
@@ -137,7 +169,7 @@ def _enqueue(outbox: asyncio.Queue, group: str, message: dict) -> None:
         logger.error("event outbox full: %s to %s dropped", message["type"], group)
 
 
-def send_now(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str = ALL) -> None:
+def send_now(event: dict[str, Any], *, group: str | None = None, audience: str = ALL) -> None:
     """Hand a built event to the channel layer. In a server process it goes to the outbox and the
     caller goes on at once; elsewhere (a command, the scheduler) it is sent before returning.
     A layer that is down loses the event, not the request."""
@@ -146,6 +178,7 @@ def send_now(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str 
         return
     metrics.EVENTS_BROADCAST.labels(event["type"]).inc()
     message = layer_message(event, group=group, audience=audience)
+    group = message["group"]
     loop, outbox = _server_loop, _outbox
     if loop is not None and outbox is not None and loop.is_running():
         try:
@@ -164,18 +197,45 @@ def send_now(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str 
         logger.exception("broadcast of %s to %s failed", event["type"], group)
 
 
-def layer_message(event: dict[str, Any], *, group: str = MARKET_GROUP, audience: str = ALL) -> dict[str, Any]:
+def layer_message(event: dict[str, Any], *, group: str | None = None, audience: str = ALL) -> dict[str, Any]:
     """An event as the channel layer carries it. The wire text made once here, not once per
     socket: a price change goes to every screen. The group too: each server process reads all its
-    groups' events on one channel (overlay.hub)."""
-    return {"type": event["type"], "event": event, "text": json.dumps(event), "audience": audience, "group": group}
+    groups' events on one channel (overlay.hub). And how it is delivered, worked out once: its
+    `topic`, and its `fold` key (overlay.delivery: a newer event with the same key replaces one
+    still waiting for a slow connection), None for events that are never replaced."""
+    kind = EVENT_KINDS.get(event["type"])
+    topic = kind.topic if kind else None
+    fold = None
+    if kind is not None and kind.fold == "":
+        fold = event["type"]
+    elif kind is not None and kind.fold is not None and kind.fold in event["data"]:
+        fold = f"{event['type']}:{event['data'][kind.fold]}"
+    return {
+        "type": event["type"],
+        "event": event,
+        "text": None if event["type"] in CONTROL_TYPES else json.dumps(event),
+        "audience": audience,
+        "group": group or default_group(event["type"]),
+        "topic": topic,
+        "fold": fold,
+    }
+
+
+def default_group(event_type: str) -> str:
+    """The tape has a group of its own: a server process hears it only while one of its
+    connections shows it, not once per trade for every screen. A team's own events name theirs."""
+    kind = EVENT_KINDS.get(event_type)
+    if kind is not None and kind.topic == OWN:
+        raise ValueError(f"a {event_type!r} event goes to its team's own group: name it")
+    return TRADES_GROUP if kind is not None and kind.topic == "trades" else MARKET_GROUP
 
 
 def broadcast(
-    event_type: str, data: dict[str, Any], *, group: str = MARKET_GROUP, audience: str = ALL
+    event_type: str, data: dict[str, Any], *, group: str | None = None, audience: str = ALL
 ) -> dict[str, Any]:
     """Announce `event_type` with `data` once the current transaction commits."""
     event = envelope(event_type, data)
+    group = group or default_group(event_type)
     transaction.on_commit(lambda: send_now(event, group=group, audience=audience), robust=True)
     return event
 
@@ -235,9 +295,13 @@ class Coalescer:
 
 
 def _emit_leaderboard() -> None:
-    from overlay.payloads import leaderboard_top
+    from overlay.payloads import leaderboard_top, team_ranks
 
-    send_now(envelope("leaderboard", {"entries": leaderboard_top()}), audience=_leaderboard_audience())
+    audience = _leaderboard_audience()
+    send_now(envelope("leaderboard", {"entries": leaderboard_top()}), audience=audience)
+    # Every team's rank in one message; each team's connection sends its own, when it changed,
+    # so a team page shows its rank after a price change without asking (overlay.consumers).
+    send_now(envelope("ranks", team_ranks()), audience=audience)
 
 
 def _leaderboard_audience() -> str:

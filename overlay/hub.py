@@ -31,7 +31,9 @@ YIELD_EVERY = 50  # sockets handed an event before the loop gets control back
 
 
 class Member(Protocol):
-    """A live connection: a WebSocket consumer."""
+    """A live connection: a WebSocket consumer or an SSE stream."""
+
+    topics: frozenset[str]  # it is handed only the events of these topics (and internal messages)
 
     async def hub_message(self, message: dict) -> None:
         """One event of a group the connection is in (never raises for a closed connection)."""
@@ -141,14 +143,19 @@ class Hub:
         members = self.members.get(message["group"])
         if not members:
             return  # sent before the last member of that group left
-        for count, member in enumerate(tuple(members), 1):
+        topic = message.get("topic")
+        handed = 0
+        for member in tuple(members):
             if member not in members:
                 continue  # left while this event was going out
+            if topic is not None and topic not in member.topics:
+                continue  # a screen that does not show it is not sent it
+            handed += 1
             try:
                 await member.hub_message(message)
             except Exception:  # one broken socket must not stop the others' events
                 logger.exception("live events: delivering %s failed", message.get("type"))
-            if count % YIELD_EVERY == 0:
+            if handed % YIELD_EVERY == 0:
                 # The server writes a frame to the network only when the loop gets control back:
                 # let the first sockets' frames leave while the rest are being queued.
                 await asyncio.sleep(0)

@@ -7,7 +7,13 @@ from brainstorm.read_cache import read_cached
 from brainstorm.serializers import represent, represent_many
 from market import selectors
 from market.models import Company, EventSettings, Participant, Transaction
-from market.serializers import CompanySerializer, LeaderboardEntrySerializer, MarketSerializer, PortfolioSerializer
+from market.serializers import (
+    CompanySerializer,
+    LeaderboardEntrySerializer,
+    MarketSerializer,
+    PortfolioSerializer,
+    TransactionSerializer,
+)
 from newsroom.models import News
 from newsroom.selectors import feed_seconds
 from newsroom.serializers import NewsSerializer
@@ -31,13 +37,25 @@ def price(company: Company) -> dict[str, Any]:
 
 
 def trade(trade: Transaction, team: Participant) -> dict[str, Any]:
+    """SPEC's `{ticker, type, quantity, price, team}`, plus what the control room's tape shows and
+    needs to offer a reversal (`id`, `total`, `fee`, `day`, `created_at`)."""
     return {
+        "id": str(trade.pk),
         "ticker": trade.company.ticker,
         "type": trade.type,
         "quantity": trade.quantity,
         "price": str(trade.price),
+        "total": str(trade.total),
+        "fee": str(trade.fee),
+        "day": trade.day,
         "team": team.display_name,
+        "created_at": trade.created_at,
     }
+
+
+def transaction(trade: Transaction) -> dict[str, Any]:
+    """A team's own trade, as its history and the API show it."""
+    return represent(TransactionSerializer, trade)
 
 
 def portfolio(team: Participant) -> dict[str, Any]:
@@ -58,15 +76,53 @@ def leaderboard_top(limit: int = LEADERBOARD_TOP) -> list[dict[str, Any]]:
     return represent_many(LeaderboardEntrySerializer, entries)
 
 
+def team_ranks() -> dict[str, int]:
+    """Every team's rank, by the id of its account (what a team's connection knows it by)."""
+    return {str(user_id): rank for user_id, rank in selectors.leaderboard().values_list("user_id", "rank")}
+
+
 def snapshot(*, include_leaderboard: bool = True) -> dict[str, Any]:
-    """Everything a screen needs to draw itself from nothing (each part from the read cache: a
-    server restart reconnects every screen at once)."""
+    """Everything a screen of the default topics needs to draw itself from nothing (each part from
+    the read cache: a server restart reconnects every screen at once)."""
     return {
         "market": read_cached("market", "state", market),
         "companies": read_cached("companies", "snapshot", _all_companies),
         "leaderboard": read_cached("leaderboard", "top", leaderboard_top) if include_leaderboard else [],
         "news": read_cached("news", "latest", _latest_news, seconds=feed_seconds),
     }
+
+
+SNAPSHOT_TRADES = 20
+
+
+def snapshot_for(viewer, topics: frozenset[str]) -> dict[str, Any]:
+    """What a connection's topics need to draw its screen from nothing (SPEC §5): the market state
+    always; the companies with `market`, the top ten with `leaderboard` (empty for a team while the
+    event hides it), the latest news with `news`, the team's own portfolio with `own`, the latest
+    trades with `trades`."""
+    data: dict[str, Any] = {"market": read_cached("market", "state", market)}
+    if "market" in topics:
+        data["companies"] = read_cached("companies", "snapshot", _all_companies)
+    if "leaderboard" in topics:
+        shown = viewer.sees_staff_events or leaderboard_visible_to_teams()
+        data["leaderboard"] = read_cached("leaderboard", "top", leaderboard_top) if shown else []
+    if "news" in topics:
+        data["news"] = read_cached("news", "latest", _latest_news, seconds=feed_seconds)
+    if "own" in topics and viewer.is_team:
+        data["portfolio"] = portfolio(viewer.user.participant)
+    if "trades" in topics:
+        data["trades"] = latest_trades()
+    return data
+
+
+def latest_trades(limit: int = SNAPSHOT_TRADES) -> list[dict[str, Any]]:
+    """The newest trades not reversed, newest first, as their `trade` events showed them."""
+    trades = (
+        Transaction.objects.filter(reversed_at__isnull=True)
+        .select_related("company", "participant")
+        .order_by("-created_at")[:limit]
+    )
+    return [trade(item, item.participant) for item in trades]
 
 
 def _all_companies() -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -15,15 +15,25 @@ from accounts.authentication import TokenAuthentication
 from brainstorm import metrics
 from brainstorm.problems import problem_response
 from overlay import payloads
+from overlay.delivery import POLL_SECONDS, SERVER_SEND, Mailbox, Subscription, high_water, server_backlog
 from overlay.events import EVENT_TYPES, connection_ends, envelope, remember_server_loop
 from overlay.hub import Hub, current_hub
-from overlay.viewers import OVERLAY, OVERLAY_VIEWER, Viewer, overlay_token_ok, viewer_for_user
+from overlay.viewers import (
+    OVERLAY,
+    OVERLAY_VIEWER,
+    TopicsRefused,
+    Viewer,
+    overlay_token_ok,
+    topics_from_query,
+    viewer_for_user,
+)
 
 logger = logging.getLogger(__name__)
 
 # A stream whose response Django dropped unsent (its client went before the first byte) never
 # runs; its listener leaves the hub after this long. A stream starts within milliseconds.
 UNSTARTED_SECONDS = 30.0
+STREAMED = frozenset(EVENT_TYPES) | {"ranks"}  # `ranks` becomes the team's own `rank` (overlay.delivery)
 
 
 def _frame(event: dict) -> str:
@@ -61,19 +71,31 @@ async def _viewer(request: HttpRequest) -> tuple[Viewer | None, int]:
 
 class Listener:
     """One stream's place among its process's live connections (`overlay.hub.Member`): the hub
-    hands it each event of the stream's groups, which wait here until the stream sends them.
+    hands it each event of the stream's topics, which wait in its mailbox until the stream writes
+    them, as fast as the client reads (overlay.delivery: a newer price or leaderboard replaces one
+    still waiting).
 
-    A stream that falls `CHANNEL_CAPACITY` events behind, or whose events may have been lost (the
-    channel layer failed), ends: the browser's EventSource reconnects and starts again from a
-    fresh snapshot, rather than show a market with gaps in it. It leaves the hub then, whether or
-    not its stream ever ran, and leaves it too if its stream has not started within
-    UNSTARTED_SECONDS (a client gone before the first byte: Django drops the response unsent, and
-    the stream's own ending never comes)."""
+    A stream with more than `CHANNEL_CAPACITY` events waiting even so, or whose events may have
+    been lost (the channel layer failed), ends: the browser's EventSource reconnects and starts
+    again from a fresh snapshot, rather than show a market with gaps in it. So does a stream whose
+    team signed out, or whose overlay token was rotated. It leaves the hub then, whether or not its
+    stream ever ran, and leaves it too if its stream has not started within UNSTARTED_SECONDS (a
+    client gone before the first byte: Django drops the response unsent, and the stream's own
+    ending never comes)."""
 
-    def __init__(self, live: Hub | None, groups: tuple[str, ...]) -> None:
+    def __init__(
+        self, live: Hub | None, viewer: Viewer, topics: frozenset[str], *, session_key: str | None, by_token: bool
+    ) -> None:
         self.live = live
-        self.groups = groups
-        self.events: asyncio.Queue[dict | None] = asyncio.Queue()
+        self.viewer = viewer
+        self.topics = topics
+        self.groups = viewer.groups(topics)
+        self.subscription = Subscription(viewer, topics)
+        self.mailbox = Mailbox(settings.CHANNEL_CAPACITY)
+        self.ready = asyncio.Event()
+        self.backlog: Callable[[], int] = lambda: 0
+        self.session_key = session_key
+        self.by_token = by_token
         self.started = False
         self.ended = False
 
@@ -83,28 +105,65 @@ class Listener:
 
     def leave(self) -> None:
         self.ended = True
+        self.ready.set()
         if self.live is not None:
             self.live.forget(self, self.groups)  # no await: the stream's task may be cancelled
 
     async def hub_message(self, message: dict) -> None:
         if self.ended:
             return
-        if self.events.qsize() >= settings.CHANNEL_CAPACITY:
-            logger.warning("live events: an SSE stream fell %s events behind and ends", self.events.qsize())
+        kind = message["type"]
+        if kind == "session_ended":
+            data = message["event"]["data"]
+            if self.viewer.user is not None and connection_ends(
+                data, session_key=self.session_key, by_token=self.by_token
+            ):
+                self.end()  # signed out or password changed: the stream ends
+            return
+        if kind == "overlay_token_rotated":
+            if self.viewer.kind == OVERLAY:
+                self.end()  # the URL carries the old token: the stream ends
+            return
+        if kind not in STREAMED:
+            return
+        deliverable = self.subscription.deliverable(message)
+        if deliverable is None:
+            return
+        # Folded only while the client is behind: a stream that keeps up gets every price.
+        if not self.mailbox.put(deliverable, fold=self.backlog() > high_water()):
+            metrics.LIVE_TOO_SLOW.labels("sse").inc()
+            logger.warning("live events: an SSE stream fell %s events behind and ends", len(self.mailbox))
             self.end()
             return
-        self.events.put_nowait(message)
+        self.ready.set()
+
+    async def next(self) -> dict | None:
+        """The next event to write, once the client has taken what was written before it; None when
+        the stream ends. TimeoutError when nothing was written for a heartbeat's time."""
+        async with asyncio.timeout(settings.SSE_HEARTBEAT_SECONDS):
+            while self.mailbox or not self.ended:
+                if not self.mailbox:
+                    self.ready.clear()
+                    await self.ready.wait()
+                elif self.backlog() > high_water() and not self.ended:
+                    await asyncio.sleep(POLL_SECONDS)  # the client is behind: let the mailbox fold
+                else:
+                    return self.mailbox.take()
+        return None
 
     async def hub_lost(self) -> None:
-        self.end()
+        self.end(flush=True)  # what came before the failure still goes out, then the stream ends
 
     def leave_unless_started(self) -> None:
         if not self.started:
             self.end()
 
-    def end(self) -> None:
+    def end(self, *, flush: bool = False) -> None:
+        """Nothing more is taken; the stream ends once it has written what waits (`flush`), or at
+        once, what waits dropped (a fresh snapshot replaces it; a closed session sees no more)."""
         if not self.ended:
-            self.events.put_nowait(None)  # after what came before it
+            if not flush:
+                self.mailbox.clear()
             self.leave()
 
 
@@ -119,7 +178,19 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
     # Events come from the process's one receiver (overlay.hub), as the WebSockets' do: a stream
     # reading the channel layer itself would take turns with the hub at the layer's one reader,
     # in blocking reads of 5 s, and an event for the stream alone could wait that long.
-    listener = Listener(current_hub(), viewer.groups)
+    try:
+        topics = topics_from_query(request.META.get("QUERY_STRING", ""), viewer)
+    except TopicsRefused as refused:
+        return problem_response(
+            request, status=400, code="validation_error", detail=str(refused), errors={"topics": [str(refused)]}
+        )
+    listener = Listener(
+        current_hub(),
+        viewer,
+        topics,
+        session_key=request.session.session_key,
+        by_token="HTTP_AUTHORIZATION" in request.META,
+    )
     await listener.join()
     try:
         # Read again once subscribed: a rotation that committed after the first read sent its
@@ -127,22 +198,14 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
         if viewer.kind == OVERLAY and not await database_sync_to_async(overlay_token_ok)(request.GET.get("token")):
             listener.leave()
             return problem_response(request, status=401, code="not_authenticated", detail="Sign in or use ?token=.")
-        include_leaderboard = (
-            viewer.sees_staff_events or await database_sync_to_async(payloads.leaderboard_visible_to_teams)()
-        )
-        snapshot = await database_sync_to_async(payloads.snapshot)(include_leaderboard=include_leaderboard)
+        snapshot = await database_sync_to_async(payloads.snapshot_for)(viewer, topics)
     except BaseException:
         listener.leave()  # no stream: nothing may go on being handed to it
         raise
+    listener.subscription.remember_rank(snapshot.get("portfolio"))
+    listener.backlog = server_backlog(request.scope.get(SERVER_SEND))
     response = StreamingHttpResponse(
-        _stream(
-            listener,
-            viewer,
-            envelope("snapshot", snapshot),
-            session_key=request.session.session_key,
-            by_token="HTTP_AUTHORIZATION" in request.META,
-        ),
-        content_type="text/event-stream",
+        _stream(listener, envelope("snapshot", snapshot)), content_type="text/event-stream"
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # proxies must not hold events back
@@ -150,34 +213,20 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
     return response
 
 
-async def _stream(
-    listener: Listener, viewer: Viewer, snapshot: dict, *, session_key: str | None, by_token: bool
-) -> AsyncIterator[str]:
+async def _stream(listener: Listener, snapshot: dict) -> AsyncIterator[str]:
     listener.started = True
     metrics.LIVE_CONNECTIONS.labels("sse").inc()
     try:
         yield _frame(snapshot)  # then, in order, what happened since the stream joined its groups
         while True:
             try:
-                async with asyncio.timeout(settings.SSE_HEARTBEAT_SECONDS):
-                    message = await listener.events.get()
+                message = await listener.next()
             except TimeoutError:
                 yield ": heartbeat\n\n"
                 continue
             if message is None:
-                return  # too far behind, or events lost: the client reconnects for a fresh snapshot
-            if message["type"] == "session_ended":
-                if viewer.user is not None and connection_ends(
-                    message["event"]["data"], session_key=session_key, by_token=by_token
-                ):
-                    return  # signed out or password changed: the stream ends
-                continue
-            if message["type"] == "overlay_token_rotated":
-                if viewer.kind == OVERLAY:
-                    return  # the URL carries the old token: the stream ends
-                continue
-            if message["type"] in EVENT_TYPES and viewer.may_see(message.get("audience", "all")):
-                yield f"data: {message['text']}\n\n" if "text" in message else _frame(message["event"])
+                return  # ended: the client reconnects for a fresh snapshot, if it may
+            yield f"data: {message['text']}\n\n" if message.get("text") else _frame(message["event"])
     finally:
         metrics.LIVE_CONNECTIONS.labels("sse").dec()
         # The client went away (Django cancels the stream), the stream ended, or the server stops.

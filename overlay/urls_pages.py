@@ -1,12 +1,14 @@
-from django.urls import path
+from django.urls import re_path
 
 from overlay.views import overlay_page
 
 app_name = "overlay"
+# Each page answers with and without a trailing slash (SPEC §8): an OBS source typed either way
+# shows the page, not a redirect or a 404.
 urlpatterns = [
-    path("", overlay_page, {"page": "scene"}, name="scene"),
-    path("ticker", overlay_page, {"page": "ticker"}, name="ticker"),
-    path("leaderboard", overlay_page, {"page": "leaderboard"}, name="leaderboard"),
-    path("news", overlay_page, {"page": "news"}, name="news"),
-    path("bell", overlay_page, {"page": "bell"}, name="bell"),
+    re_path(r"^$", overlay_page, {"page": "scene"}, name="scene"),
+    re_path(r"^ticker/?$", overlay_page, {"page": "ticker"}, name="ticker"),
+    re_path(r"^leaderboard/?$", overlay_page, {"page": "leaderboard"}, name="leaderboard"),
+    re_path(r"^news/?$", overlay_page, {"page": "news"}, name="news"),
+    re_path(r"^bell/?$", overlay_page, {"page": "bell"}, name="bell"),
 ]

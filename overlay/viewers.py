@@ -1,14 +1,14 @@
 """Who is watching: an overlay (by token), an organiser, or a team. Shared by WebSocket and SSE."""
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from django.conf import settings
 
 from accounts.models import Role, User
 from market.models import EventSettings
-from overlay.events import ALL, MARKET_GROUP, user_group
+from overlay.events import ALL, DEFAULT_TOPICS, MARKET_GROUP, OWN, TOPICS, TRADES_GROUP, user_group
 
 OVERLAY = "overlay"
 ADMIN = "admin"
@@ -19,11 +19,25 @@ PARTICIPANT = "participant"
 class Viewer:
     kind: str
     user: User | None = None
-    groups: tuple[str, ...] = field(default=(MARKET_GROUP,))
 
     @property
     def is_admin(self) -> bool:
         return self.kind == ADMIN
+
+    @property
+    def is_team(self) -> bool:
+        return self.kind == PARTICIPANT
+
+    def groups(self, topics: frozenset[str]) -> tuple[str, ...]:
+        """The channel-layer groups that carry `topics` to this viewer. Every connection is in the
+        market group (bells, prices, news, leaderboards, and the messages that end connections); a
+        team also in its own; the tape only for those who asked for it."""
+        groups = [MARKET_GROUP]
+        if self.is_team:
+            groups.append(user_group(self.user.pk))
+        if "trades" in topics:
+            groups.append(TRADES_GROUP)
+        return tuple(groups)
 
     @property
     def sees_staff_events(self) -> bool:
@@ -65,8 +79,32 @@ def viewer_for_user(user) -> Viewer | None:
     if user.role == Role.ADMIN:
         return Viewer(ADMIN, user)
     if user.role == Role.PARTICIPANT and hasattr(user, "participant"):
-        return Viewer(PARTICIPANT, user, (MARKET_GROUP, user_group(user.pk)))
+        return Viewer(PARTICIPANT, user)
     return None
+
+
+class TopicsRefused(ValueError):
+    """`?topics=` named something this connection cannot subscribe to (SPEC §5: bad input)."""
+
+
+def topics_from_query(query_string: bytes | str, viewer: Viewer) -> frozenset[str]:
+    """The topics a connection asked for with `?topics=a,b` (comma-separated; the parameter may be
+    repeated); without it, every topic but the trade tape."""
+    if isinstance(query_string, bytes):
+        query_string = query_string.decode("latin-1")
+    values = parse_qs(query_string, keep_blank_values=True).get("topics")
+    if values is None:
+        return DEFAULT_TOPICS
+    names = {name.strip() for value in values for name in value.split(",")} - {""}
+    if not names:
+        raise TopicsRefused(f"Name at least one topic: {', '.join(TOPICS)}.")
+    unknown = sorted(names - set(TOPICS))
+    if unknown:
+        shown = ", ".join(repr(name[:40]) for name in unknown[:5])
+        raise TopicsRefused(f"Unknown topic {shown}: the topics are {', '.join(TOPICS)}.")
+    if OWN in names and not viewer.is_team:
+        raise TopicsRefused(f"The topic {OWN!r} is a team's own portfolio and orders: sign in as a team.")
+    return frozenset(names)
 
 
 OVERLAY_VIEWER = Viewer(OVERLAY)

@@ -8,12 +8,18 @@ from django.views.decorators.http import require_GET
 
 from overlay.viewers import overlay_token_ok
 
+# Each page subscribes to exactly the topics it shows (SPEC §5): the ticker hears no news, no page
+# hears the trade tape.
 PAGES = {
-    "scene": {"title": "Full scene", "widgets": ["status", "ticker", "leaderboard", "news", "bell"]},
-    "ticker": {"title": "Ticker tape", "widgets": ["ticker"]},
-    "leaderboard": {"title": "Leaderboard", "widgets": ["leaderboard"]},
-    "news": {"title": "News", "widgets": ["news"]},
-    "bell": {"title": "Bell", "widgets": ["bell"]},
+    "scene": {
+        "title": "Full scene",
+        "widgets": ["status", "ticker", "leaderboard", "news", "bell"],
+        "topics": ["market", "leaderboard", "news"],
+    },
+    "ticker": {"title": "Ticker tape", "widgets": ["ticker"], "topics": ["market"]},
+    "leaderboard": {"title": "Leaderboard", "widgets": ["leaderboard"], "topics": ["leaderboard"]},
+    "news": {"title": "News", "widgets": ["news"], "topics": ["news"]},
+    "bell": {"title": "Bell", "widgets": ["bell"], "topics": ["market"]},
 }
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
@@ -38,6 +44,7 @@ def overlay_page(request: HttpRequest, page: str = "scene") -> HttpResponse:
         "page": page,
         "title": spec["title"],
         "widgets": " ".join(spec["widgets"]),
+        "topics": ",".join(spec["topics"]),
         "token": token,
         "theme": "light" if request.GET.get("theme") == "light" else "dark",
         "limit": _limit(request.GET.get("limit")),

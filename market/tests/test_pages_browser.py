@@ -4,6 +4,7 @@ has never seen the product does on event day, on a laptop and on a phone."""
 import os
 import shutil
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
@@ -325,6 +326,7 @@ def test_the_leaderboard_page_follows_a_rank_jump_without_duplicates(page, serve
     sign_up(page, server)
     page.goto(url(server, "/leaderboard/"))
     live(page)
+    requests = api_requests(page)
     cells = "[data-role=leaderboard-rows] tr td:nth-child(2)"
     names = f"() => [...document.querySelectorAll('{cells}')].map(c => c.textContent)"
     assert len(page.evaluate(names)) == 4
@@ -341,3 +343,93 @@ def test_the_leaderboard_page_follows_a_rank_jump_without_duplicates(page, serve
     shown = page.evaluate(names)
     assert len(shown) == 4 and len(set(shown)) == 4
     assert "Rocket Squad you" in shown
+    assert requests == []  # the page drew the leaderboard event itself
+
+
+# No request caused by an event (SPEC §5): what a page shows after an event comes with it
+
+
+def api_requests(page) -> list[str]:
+    """The paths of the requests the page makes to /api/ from now on (its socket is no request)."""
+    seen: list[str] = []
+
+    def note(request) -> None:
+        path = urlsplit(request.url).path
+        if path.startswith("/api/"):
+            seen.append(path)
+
+    page.on("request", note)
+    return seen
+
+
+def signed_text(amount: str) -> str:
+    """How the pages show a change: an arrow, then the amount with thousands separators."""
+    value = Decimal(amount)
+    arrow = "▲" if value > 0 else "▼" if value < 0 else "■"
+    return f"{arrow} {abs(value):,}"
+
+
+def test_a_price_change_revalues_the_holding_on_the_page_without_asking_the_server(
+    context, page, server, market, make_team
+):
+    from market.models import EventSettings
+    from market.services import trade_execute
+
+    EventSettings.objects.filter(pk=1).update(buy_fee_rate=Decimal("0.0015"))
+    api(server, market, "POST", "/api/admin/market/open")
+    sign_up(page, server)
+    team = Participant.objects.get(display_name="Rocket Squad")
+    acme = Company.objects.get(ticker="ACME")
+    trade_execute(participant=team, company=acme, side="buy", quantity=3)
+    price_set(company=acme, price=Decimal("10.01"), by=None)
+    trade_execute(participant=team, company=acme, side="buy", quantity=7)  # average cost 10.007
+    rival = make_team("Zebra Crossing")  # cash only: behind the team while ACME is worth more
+
+    page.goto(url(server, "/portfolio/"))
+    live(page)
+    requests = api_requests(page)
+    api(server, market, "PATCH", f"/api/admin/companies/{acme.pk}", {"current_price": "10.33"})
+    holding = page.locator('[data-role=holdings] tr[data-holding="ACME"]')
+    page.wait_for_function(
+        "() => document.querySelector('[data-role=holdings] tr[data-holding=\"ACME\"] td:nth-child(5)')"
+        ".textContent === '103.30'",
+        timeout=WITHIN_MS,
+    )
+    team_key = Token.objects.create(user=team.user).key
+    truth = api(server, team_key, "GET", "/api/portfolio")  # what the server says, read by the test
+    cells = holding.locator("td")
+    assert cells.nth(2).inner_text() == "10.33"
+    assert truth["holdings"][0]["unrealized_pl"] == "3.23"  # 103.30 − 10 × 10.007
+    assert cells.nth(4).inner_text() == signed_text(truth["holdings"][0]["unrealized_pl"])
+    summary = page.locator("[data-role=portfolio-summary]")
+    assert summary.locator("[data-field=holdings_value]").inner_text() == "103.30"
+    assert summary.locator("[data-field=total_value]").inner_text() == f"{Decimal(truth['total_value']):,}"
+    assert summary.locator("[data-field=return_pct]").inner_text() == signed_text(truth["return_pct"]) + "%"
+    assert page.locator("[data-role=team-value]").inner_text() == f"{Decimal(truth['total_value']):,}"
+    assert page.locator("[data-role=team-rank]").inner_text() == "1"
+
+    # ACME falls below what the team paid: the rival's cash now ranks above; the rank follows.
+    api(server, market, "PATCH", f"/api/admin/companies/{acme.pk}", {"current_price": "9.00"})
+    page.wait_for_function("() => document.querySelector('[data-role=team-rank]').textContent === '2'", timeout=4000)
+    assert summary.locator("[data-field=rank]").inner_text() == "2"
+    assert rival.portfolio_value > Participant.objects.get(pk=team.pk).portfolio_value
+    assert requests == []
+
+
+def test_the_history_page_shows_a_trade_made_elsewhere_without_asking(page, server, market):
+    api(server, market, "POST", "/api/admin/market/open")
+    sign_up(page, server)
+    page.goto(url(server, "/history/"))
+    live(page)
+    requests = api_requests(page)
+    team = Participant.objects.get(display_name="Rocket Squad")
+    key = Token.objects.create(user=team.user).key
+    api(server, key, "POST", "/api/transactions", {"ticker": "BOLT", "type": "buy", "quantity": 4})
+    first = page.locator("[data-role=trade-rows] tr").first
+    page.wait_for_function(
+        "() => document.querySelector('[data-role=trade-rows] tr td:nth-child(4)')?.textContent === 'BOLT'",
+        timeout=WITHIN_MS,
+    )
+    assert first.locator("td").nth(4).inner_text() == "4"
+    assert first.locator("td").nth(6).inner_text() == "14.00"
+    assert requests == []

@@ -36,6 +36,7 @@ def test_buy_takes_total_and_fee_from_cash(team_api, team, company, open_market,
             "average_cost": "10.00",
             "price": "10.00",
             "value": "3330.00",
+            "cost": "3330.0000",
             "unrealized_pl": "0.00",
         }
     ]

@@ -276,6 +276,7 @@ def test_a_socket_already_closing_is_sent_nothing_more_and_raises_nothing():
     # disconnect() comes. The event must not fail, nor be tried again on that socket.
     from autobahn.exception import Disconnected
 
+    from overlay.events import DEFAULT_TOPICS
     from overlay.viewers import OVERLAY_VIEWER
 
     tried: list[str] = []
@@ -286,7 +287,8 @@ def test_a_socket_already_closing_is_sent_nothing_more_and_raises_nothing():
 
     async def scenario():
         consumer = MarketConsumer()
-        consumer.viewer, consumer.base_send = OVERLAY_VIEWER, refusing_send
+        consumer.scope, consumer.base_send = {}, refusing_send
+        consumer._subscribe(OVERLAY_VIEWER, DEFAULT_TOPICS)
         for n in range(2):
             await consumer.hub_message({"type": "price", "text": f"price {n}", "group": MARKET_GROUP})
         return consumer.ended

@@ -218,13 +218,11 @@ def test_a_stream_too_far_behind_ends_so_its_client_starts_again_from_a_snapshot
         # Out of the hub at once, before its stream runs again (a stream that never runs has
         # no ending of its own to leave by).
         members_at_once = {group: set(members) for group, members in current_hub().members.items()}
-        sent = [await next_data(stream) for _ in range(3)]
-        with pytest.raises(StopAsyncIteration):
+        with pytest.raises(StopAsyncIteration):  # what waited is moot: a fresh snapshot replaces it
             await next_data(stream)
-        return [event["data"]["price"] for event in sent], members_at_once, current_hub().members
+        return members_at_once, current_hub().members
 
-    prices, members_at_once, members = run(scenario)
-    assert prices == ["20.00", "21.00", "22.00"]  # what it had, in order; then the stream ends
+    members_at_once, members = run(scenario)
     assert members_at_once == members == {}  # and it is no longer handed events
 
 

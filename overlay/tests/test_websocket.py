@@ -120,7 +120,7 @@ def test_signed_in_sessions_are_accepted(request, who):
 
 def test_bells_prices_trades_news_and_leaderboard_arrive_with_their_fields(team, company):
     async def scenario():
-        ws = await open_socket()
+        ws = await open_socket(f"/api/ws?token={TOKEN}&topics=market,news,leaderboard,trades")
         await ws.receive_json_from()  # snapshot
         events = {}
         await committed(lambda: services.market_open(by=None))
@@ -152,13 +152,16 @@ def test_bells_prices_trades_news_and_leaderboard_arrive_with_their_fields(team,
         "change": "2.50",
         "change_pct": "25.00",
     }
-    assert events["trade"]["data"] == {
+    trade = events["trade"]["data"]
+    assert {k: trade[k] for k in ("ticker", "type", "quantity", "price", "team")} == {
         "ticker": "ACME",
         "type": "buy",
         "quantity": 3,
         "price": "12.50",
         "team": "Bull Riders",
     }
+    assert (trade["total"], trade["fee"], trade["day"]) == ("37.50", "0.00", 1)
+    assert trade["id"] and trade["created_at"]
     assert events["leaderboard"]["data"]["entries"][0]["display_name"] == "Bull Riders"
     assert set(events["leaderboard"]["data"]["entries"][0]) == {
         "rank",
@@ -197,9 +200,11 @@ def test_a_teams_portfolio_reaches_only_its_own_socket(team, other_team, company
 
     assert own["data"]["cash"] == "99980.00"
     assert own["data"]["holdings"][0]["quantity"] == 2
-    assert "trade" in seen["theirs"] and "trade" in seen["overlay"]
+    assert own["data"]["transaction"]["quantity"] == 2  # the trade with it, for the team's history
     assert "portfolio" not in seen["theirs"]
     assert "portfolio" not in seen["overlay"]
+    # Neither page shows other teams' trades: without `trades` in its topics, no tape.
+    assert "trade" not in seen["theirs"] and "trade" not in seen["overlay"]
 
 
 def test_an_admin_rings_the_bell_over_the_socket(admin_user):

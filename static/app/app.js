@@ -1,19 +1,26 @@
-// The team pages, live: one socket (/api/ws) keeps prices, the market, news, the leaderboard and
-// the team's own portfolio current without a reload. Every (re)connect starts with a snapshot,
-// and the team's portfolio is fetched again then, so nothing missed while offline stays stale.
+// The team pages, live: one socket (/api/ws), subscribed to the topics the page shows
+// (`data-topics`), keeps prices, the market, news, the leaderboard and the team's own portfolio
+// current without a reload. Every (re)connect starts with a snapshot carrying all of it, the
+// team's portfolio included. No event makes the page ask the server for anything: a price change
+// revalues the team's holdings here (valuation.js), its rank follows as a `rank` event, its own
+// trades come with their `portfolio` event.
 
 import { countdown, direction, groupThousands, money, signed } from "../shared/format.js";
 import { connectLive } from "../shared/live.js";
 import { priceChart, valueChart } from "./charts.js";
 import { initTrade } from "./trade.js";
+import { revalue } from "./valuation.js";
 
 const body = document.body;
 const config = {
   page: body.dataset.page,
+  topics: body.dataset.topics || "",
   timezone: body.dataset.timezone || "Asia/Jakarta",
   currency: body.dataset.currency || "",
 };
-const state = { market: null, holdings: new Set(), prices: new Map(), portfolioAsOf: 0 };
+// `priceAt`: when each ticker's price was last announced, to tell whether a portfolio read before
+// it (its `as_of`) still shows the older price.
+const state = { market: null, portfolio: null, prices: new Map(), priceAt: new Map(), portfolioAsOf: 0, synced: false };
 
 const all = (selector, root = document) => [...root.querySelectorAll(selector)];
 const role = (name, root = document) => root.querySelector(`[data-role="${name}"]`);
@@ -120,11 +127,31 @@ function addNews(item, { fresh }) {
 let valueLine = null;
 
 function renderPortfolio(data) {
-  // A fetch that started before the team's last trade may answer after its live event: keep the newer.
+  // Events of the team's own group and of the market's may cross: keep the newer portfolio, and
+  // show its holdings at any price announced after it was read.
   const asOf = Date.parse(data.as_of) || 0;
   if (asOf < state.portfolioAsOf) return;
   state.portfolioAsOf = asOf;
-  state.holdings = new Set(data.holdings.map((holding) => holding.ticker));
+  const newer = [...state.prices].filter(([ticker]) => (state.priceAt.get(ticker) || 0) > asOf);
+  state.portfolio = revalue(data, new Map(newer));
+  drawPortfolio(state.portfolio);
+}
+
+function repricePortfolio(ticker, price) {
+  if (!state.portfolio) return;
+  const priced = revalue(state.portfolio, new Map([[ticker, price]]));
+  if (priced === state.portfolio) return; // not held
+  state.portfolio = priced;
+  drawPortfolio(priced);
+}
+
+function renderRank(rank) {
+  if (state.portfolio) state.portfolio = { ...state.portfolio, rank };
+  setText(role("team-rank"), String(rank));
+  setText(role("portfolio-summary")?.querySelector("[data-field=rank]"), String(rank));
+}
+
+function drawPortfolio(data) {
   setText(role("team-cash"), money(data.cash, config.currency));
   setText(role("team-value"), money(data.total_value, config.currency));
   setText(role("team-rank"), String(data.rank));
@@ -192,22 +219,6 @@ async function getJSON(url) {
   return response.ok ? response.json() : null;
 }
 
-async function refreshPortfolio() {
-  const data = await getJSON("/api/portfolio");
-  if (data) renderPortfolio(data);
-}
-
-// A price change moves the value of every team holding the stock: each fetches its portfolio
-// again, spread over a second and a half so a thousand screens do not ask at the same instant.
-let refreshTimer = null;
-function refreshPortfolioSoon() {
-  if (refreshTimer) return;
-  refreshTimer = setTimeout(() => {
-    refreshTimer = null;
-    refreshPortfolio();
-  }, 200 + Math.random() * 1300);
-}
-
 // History (first page) and leaderboard (first page)
 
 const tradeTimeFormat = new Intl.DateTimeFormat("en-GB", {
@@ -219,86 +230,115 @@ const tradeTimeFormat = new Intl.DateTimeFormat("en-GB", {
   second: "2-digit",
 });
 
+function tradeRow(trade) {
+  const row = cell("tr");
+  row.dataset.trade = trade.id;
+  const when = cell("time", tradeTimeFormat.format(new Date(trade.created_at)).replace(",", ""));
+  when.dateTime = trade.created_at;
+  const time = cell("td");
+  time.append(when);
+  const side = cell("td");
+  side.append(cell("span", trade.type === "buy" ? "Buy" : "Sell", `side ${trade.type}`));
+  if (trade.reversed_at) {
+    side.append(" ", cell("span", "reversed", "tag"));
+    row.className = "reversed";
+  }
+  row.append(
+    time,
+    cell("td", String(trade.day)),
+    side,
+    cell("td", trade.ticker),
+    cell("td", groupThousands(trade.quantity), "num"),
+    cell("td", groupThousands(trade.price), "num"),
+    cell("td", groupThousands(trade.total), "num"),
+    cell("td", groupThousands(trade.fee), "num"),
+  );
+  return row;
+}
+
+const HISTORY_PAGE = 25;
+
+// The first page of the history, kept live from the team's own `portfolio` events: each carries
+// the trade that caused it (new, or now reversed).
+function showTrade(trade) {
+  const table = role("trades");
+  if (!trade || !onFirstPage(table)) return;
+  const rows = role("trade-rows");
+  const drawn = rows.querySelector(`tr[data-trade="${CSS.escape(trade.id)}"]`);
+  if (drawn) {
+    drawn.replaceWith(tradeRow(trade));
+    return;
+  }
+  rows.querySelector("tr.empty")?.remove();
+  rows.prepend(tradeRow(trade));
+  while (rows.children.length > HISTORY_PAGE) rows.lastElementChild.remove();
+}
+
+// After the page was offline, the trades the team made meanwhile (on another device) are read
+// again, once, if its portfolio says anything changed: not on every reconnect of every page.
 async function refreshHistory() {
   const table = role("trades");
   if (!onFirstPage(table)) return;
   const data = await getJSON("/api/transactions");
   if (!data) return;
-  const rows = data.results.slice(0, 25).map((trade) => {
-    const row = cell("tr");
-    const when = cell("time", tradeTimeFormat.format(new Date(trade.created_at)).replace(",", ""));
-    when.dateTime = trade.created_at;
-    const time = cell("td");
-    time.append(when);
-    const side = cell("td");
-    side.append(cell("span", trade.type === "buy" ? "Buy" : "Sell", `side ${trade.type}`));
-    if (trade.reversed_at) {
-      side.append(" ", cell("span", "reversed", "tag"));
-      row.className = "reversed";
-    }
-    row.append(
-      time,
-      cell("td", String(trade.day)),
-      side,
-      cell("td", trade.ticker),
-      cell("td", groupThousands(trade.quantity), "num"),
-      cell("td", groupThousands(trade.price), "num"),
-      cell("td", groupThousands(trade.total), "num"),
-      cell("td", groupThousands(trade.fee), "num"),
-    );
-    return row;
-  });
+  const rows = data.results.slice(0, HISTORY_PAGE).map(tradeRow);
   if (rows.length) role("trade-rows").replaceChildren(...rows);
 }
 
-function renderLeaderboard(entries) {
-  const own = role("team-name")?.textContent;
-  const rows = entries.map((entry) => {
-    const row = cell("tr");
-    const team = cell("td", entry.display_name);
-    if (entry.display_name === own) {
-      row.className = "own";
-      row.setAttribute("aria-current", "true");
-      team.append(" ", cell("span", "you", "tag"));
-    }
-    row.append(
-      cell("td", String(entry.rank), "num"),
-      team,
-      cell("td", entry.school),
-      cell("td", money(entry.total_value, config.currency), "num"),
-      cell("td", `${signed(entry.return_pct)}%`, `num change ${direction(entry.return_pct)}`),
-      cell("td", groupThousands(entry.trades), "num"),
-    );
-    return row;
-  });
-  if (rows.length) role("leaderboard-rows").replaceChildren(...rows);
+// The leaderboard page's first places come from the `leaderboard` event (the top ten); the places
+// below, as drawn with the page, stay as they were, under a line that says so.
+function leaderboardRow(entry, own) {
+  const row = cell("tr");
+  row.dataset.rank = String(entry.rank);
+  row.dataset.team = entry.display_name;
+  row.dataset.live = "1";
+  const team = cell("td", entry.display_name);
+  if (entry.display_name === own) {
+    row.className = "own";
+    row.setAttribute("aria-current", "true");
+    team.append(" ", cell("span", "you", "tag"));
+  }
+  row.append(
+    cell("td", String(entry.rank), "num"),
+    team,
+    cell("td", entry.school),
+    cell("td", money(entry.total_value, config.currency), "num"),
+    cell("td", `${signed(entry.return_pct)}%`, `num change ${direction(entry.return_pct)}`),
+    cell("td", groupThousands(entry.trades), "num"),
+  );
+  return row;
 }
 
-// The leaderboard page's first page is fetched again after a change (events carry only the top
-// ten): at most every few seconds, spread so that a room of screens does not ask at once.
-const LEADERBOARD_EVERY_MS = 3000;
-let leaderboardTimer = null;
-let leaderboardAt = 0;
-function refreshLeaderboardSoon() {
-  if (!onFirstPage(role("leaderboard")) || leaderboardTimer) return;
-  const wait = Math.max(0, leaderboardAt + LEADERBOARD_EVERY_MS - Date.now()) + Math.random() * 1500;
-  leaderboardTimer = setTimeout(async () => {
-    leaderboardTimer = null;
-    leaderboardAt = Date.now();
-    const data = await getJSON("/api/leaderboard");
-    if (data) renderLeaderboard(data.results);
-  }, wait);
+function renderLeaderboard(entries) {
+  const table = role("leaderboard");
+  if (!entries.length || !onFirstPage(table)) return;
+  const rows = role("leaderboard-rows");
+  const own = role("team-name")?.textContent;
+  const live = entries.map((entry) => leaderboardRow(entry, own));
+  const named = new Set(entries.map((entry) => entry.display_name));
+  const below = [...rows.querySelectorAll("tr[data-rank]:not([data-live])")].filter(
+    (row) => Number(row.dataset.rank) > entries.length && !named.has(row.dataset.team),
+  );
+  const divider = cell("tr", undefined, "divider");
+  const note = cell("td", `Above: the top ${entries.length}, live. Below: the places when this page was loaded; reload for the latest.`);
+  note.colSpan = 6;
+  divider.append(note);
+  rows.replaceChildren(...live, ...(below.length ? [divider, ...below] : []));
 }
 
 // The wire
 
 function applySnapshot(data) {
   renderMarket(data.market);
-  for (const company of data.companies) renderQuote(company, { live: false });
-  for (const item of [...data.news].reverse()) addNews(item, { fresh: false });
-  refreshLeaderboardSoon();
-  refreshPortfolio(); // anything the team did or missed while offline
-  if (config.page === "history") refreshHistory();
+  for (const company of data.companies || []) renderQuote(company, { live: false });
+  for (const item of [...(data.news || [])].reverse()) addNews(item, { fresh: false });
+  if (data.leaderboard) renderLeaderboard(data.leaderboard);
+  if (data.portfolio) {
+    const changed = (Date.parse(data.portfolio.as_of) || 0) > state.portfolioAsOf;
+    renderPortfolio(data.portfolio);
+    if (changed && state.synced && config.page === "history") refreshHistory(); // traded while offline
+  }
+  state.synced = true;
 }
 
 function applyEvent(event) {
@@ -306,26 +346,34 @@ function applyEvent(event) {
   switch (event.type) {
     case "bell":
       if (data.market) renderMarket(data.market);
-      for (const company of data.companies || []) renderQuote(company, { live: false });
+      for (const company of data.companies || []) {
+        renderQuote(company, { live: false });
+        state.priceAt.set(company.ticker, Date.parse(event.at) || 0);
+        repricePortfolio(company.ticker, company.price);
+      }
       if (chart && state.prices.has(chart.ticker)) chart.bell(data.action, data.day, state.prices.get(chart.ticker), event.at);
       break;
     case "price":
       renderQuote(data, { live: true });
+      state.priceAt.set(data.ticker, Date.parse(event.at) || 0);
       if (chart && chart.ticker === data.ticker) chart.add(data.price, event.at, state.market?.status === "open");
-      if (state.holdings.has(data.ticker)) refreshPortfolioSoon();
+      repricePortfolio(data.ticker, data.price);
       break;
     case "news":
       addNews(data, { fresh: true });
       break;
     case "portfolio":
       renderPortfolio(data);
-      if (config.page === "history") refreshHistory();
+      showTrade(data.transaction);
+      break;
+    case "rank":
+      renderRank(data.rank);
       break;
     case "leaderboard":
-      refreshLeaderboardSoon();
+      renderLeaderboard(data.entries);
       break;
     default:
-      break; // other teams' trades are not shown on these pages
+      break; // this page subscribes to nothing else
   }
 }
 
@@ -356,6 +404,7 @@ if (valueCanvas) valueLine = valueChart(valueCanvas, JSON.parse(document.getElem
 const scheme = location.protocol === "https:" ? "wss:" : "ws:";
 connectLive({
   url: `${scheme}//${location.host}/api/ws`,
+  topics: config.topics,
   onSnapshot: applySnapshot,
   onEvent: applyEvent,
   onStatus: (online) => {

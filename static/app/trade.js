@@ -1,32 +1,16 @@
 // The order form: total, fee and the cash that results, worked out as the team types, in exact
 // cents (BigInt), rounded half-up like the server. The server still decides; this only informs.
 
+import { fromUnits, toUnits } from "../shared/decimal.js";
 import { groupThousands, money } from "../shared/format.js";
 
 const RATE_PLACES = 6;
-
-function toCents(text) {
-  const [whole, fraction = ""] = String(text).split(".");
-  const negative = whole.startsWith("-");
-  const cents = BigInt(whole.replace("-", "") || "0") * 100n + BigInt((fraction + "00").slice(0, 2));
-  return negative ? -cents : cents;
-}
-
-function toMillionths(text) {
-  const [whole, fraction = ""] = String(text).split(".");
-  return BigInt(whole || "0") * 10n ** BigInt(RATE_PLACES) + BigInt((fraction + "000000").slice(0, RATE_PLACES));
-}
-
-function fromCents(cents) {
-  const negative = cents < 0n;
-  const absolute = negative ? -cents : cents;
-  const text = `${absolute / 100n}.${String(absolute % 100n).padStart(2, "0")}`;
-  return (negative ? "-" : "") + text;
-}
+const toCents = (text) => toUnits(text, 2);
+const fromCents = (cents) => fromUnits(cents, 2);
 
 export function orderFigures({ price, quantity, side, buyRate, sellRate, cash }) {
   const total = toCents(price) * BigInt(quantity);
-  const rate = toMillionths(side === "buy" ? buyRate : sellRate);
+  const rate = toUnits(side === "buy" ? buyRate : sellRate, RATE_PLACES);
   const scale = 10n ** BigInt(RATE_PLACES);
   const fee = (total * rate + scale / 2n) / scale; // half-up on a positive amount
   const cashAfter = side === "buy" ? toCents(cash) - total - fee : toCents(cash) + total - fee;

@@ -1,8 +1,10 @@
-// The control room, live: the counts refresh every few seconds, and the overlay URLs copy with
-// one click. The page works without this script (the counts are drawn by the server; the URLs
-// can be selected by hand). No inline scripts or handlers: ready for a Content-Security-Policy.
+// The control room, live: the latest trades arrive as they happen (the one screen that shows the
+// trade tape: topic `trades`), the counts refresh every few seconds, and the overlay URLs copy
+// with one click. The page works without this script (the server draws the trades and counts; the
+// URLs can be selected by hand). No inline scripts or handlers: ready for a Content-Security-Policy.
 
 import { groupThousands } from "../shared/format.js";
+import { connectLive } from "../shared/live.js";
 
 const REFRESH_MS = 5000;
 const root = document.querySelector("[data-counts-url]");
@@ -59,5 +61,74 @@ if (root) {
   setInterval(refreshCounts, REFRESH_MS);
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) refreshCounts();
+  });
+}
+
+// The trade tape
+
+const tape = root?.querySelector('[data-role="trade-rows"]');
+const rowTemplate = document.getElementById("trade-row");
+
+function tradeTime(iso) {
+  const format = new Intl.DateTimeFormat("en-GB", {
+    timeZone: root.dataset.timezone || undefined,
+    day: "numeric",
+    month: "short",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hour12: false,
+  });
+  return format.format(new Date(iso)).replace(",", "");
+}
+
+function tradeRow(trade) {
+  const row = rowTemplate.content.firstElementChild.cloneNode(true);
+  row.dataset.trade = trade.id;
+  const when = row.querySelector("time");
+  when.dateTime = trade.created_at;
+  when.textContent = tradeTime(trade.created_at);
+  const fields = {
+    day: String(trade.day),
+    team: trade.team,
+    order: `${trade.type === "buy" ? "Buy" : "Sell"} ${trade.ticker}`,
+    quantity: groupThousands(trade.quantity),
+    price: groupThousands(trade.price),
+    total: groupThousands(trade.total),
+    fee: groupThousands(trade.fee),
+  };
+  for (const [name, text] of Object.entries(fields)) row.querySelector(`[data-field="${name}"]`).textContent = text;
+  row.querySelector("input[name=trade]").value = trade.id;
+  const reason = row.querySelector("input[name=reason]");
+  reason.id = `reason-${trade.id}`;
+  row.querySelector("label").htmlFor = reason.id;
+  return row;
+}
+
+function showTrade(trade) {
+  const filter = (tape.dataset.teamFilter || "").toLowerCase();
+  if (filter && !trade.team.toLowerCase().includes(filter)) return; // the list is narrowed to a team
+  if (tape.querySelector(`tr[data-trade="${CSS.escape(trade.id)}"]`)) return;
+  tape.querySelector("tr.empty")?.remove();
+  tape.prepend(tradeRow(trade));
+  const limit = Number(tape.dataset.limit) || 25;
+  while (tape.children.length > limit) tape.lastElementChild.remove();
+}
+
+function tapeStatus(text) {
+  const status = root.querySelector('[data-role="tape-status"]');
+  if (status) status.textContent = text;
+}
+
+if (tape && rowTemplate) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  connectLive({
+    url: `${scheme}//${location.host}/api/ws`,
+    topics: root.dataset.topics,
+    // The snapshot's latest trades, oldest first: any the page missed while offline.
+    onSnapshot: (data) => [...(data.trades || [])].reverse().forEach(showTrade),
+    onEvent: (event) => event.type === "trade" && showTrade(event.data),
+    onStatus: (online) =>
+      tapeStatus(online ? "New trades appear here as they happen." : "Reconnecting… new trades will appear when it is back."),
   });
 }

@@ -8,6 +8,7 @@ const BANNER_MS = 6000;
 const body = document.body;
 const config = {
   widgets: new Set(body.dataset.widgets.split(" ")),
+  topics: body.dataset.topics || "",
   token: body.dataset.token,
   limit: Number(body.dataset.limit) || 10,
   sound: body.dataset.sound === "1",
@@ -135,10 +136,11 @@ function showBell(action, day) {
 // State from the wire
 
 function applySnapshot(data) {
+  // Only what the page's topics carry is in the snapshot.
   state.market = data.market;
-  state.companies = new Map(data.companies.map((company) => [company.ticker, company]));
-  state.leaderboard = data.leaderboard;
-  state.news = data.news;
+  state.companies = new Map((data.companies || []).map((company) => [company.ticker, company]));
+  state.leaderboard = data.leaderboard || [];
+  state.news = data.news || [];
   renderStatus();
   renderTicker();
   renderLeaderboard();
@@ -168,13 +170,14 @@ function applyEvent(event) {
       renderNews(true);
       break;
     default:
-      break; // trades and others: not shown on these pages
+      break; // this page subscribes to nothing else
   }
 }
 
 const scheme = location.protocol === "https:" ? "wss:" : "ws:";
 const live = connectLive({
   url: `${scheme}//${location.host}/api/ws?token=${encodeURIComponent(config.token)}`,
+  topics: config.topics,
   onSnapshot: applySnapshot,
   onEvent: applyEvent,
   onStatus: (online) => {

@@ -1,5 +1,6 @@
-// The live connection: rebuilds from the snapshot on every (re)connect, reconnects forever with
-// capped exponential backoff and jitter, and treats a silent socket as a dead one.
+// The live connection: subscribes to the topics its page shows (SPEC §5), rebuilds from the
+// snapshot on every (re)connect, reconnects forever with capped exponential backoff and jitter, and
+// treats a silent socket as a dead one.
 
 const MAX_DELAY_MS = 30000;
 const FIRST_DELAY_MS = 500;
@@ -13,9 +14,17 @@ export function backoffDelay(attempt, random = Math.random) {
 
 // Close codes of a refused socket (SPEC §5): with `onRefused`, the caller decides what follows
 // (a team page sends the visitor to sign in); without it, the connection keeps retrying.
-const REFUSED = new Set([4401, 4403]);
+const REFUSED = new Set([4400, 4401, 4403]);
+// Too far behind to catch up: the server closed the socket, and a fresh snapshot is the way back.
+const TOO_SLOW = 4408;
 
-export function connectLive({ url, onSnapshot, onEvent, onStatus, onRefused = null }) {
+export function liveUrl(url, topics) {
+  if (!topics) return url;
+  return url + (url.includes("?") ? "&" : "?") + "topics=" + encodeURIComponent(topics);
+}
+
+export function connectLive({ url, topics = "", onSnapshot, onEvent, onStatus, onRefused = null }) {
+  const address = liveUrl(url, topics);
   let socket = null;
   let attempt = 0;
   let retryTimer = null;
@@ -24,7 +33,7 @@ export function connectLive({ url, onSnapshot, onEvent, onStatus, onRefused = nu
 
   function open() {
     clearTimeout(retryTimer);
-    socket = new WebSocket(url);
+    socket = new WebSocket(address);
     socket.onopen = () => {
       attempt = 0;
       lastHeard = Date.now();
@@ -53,6 +62,7 @@ export function connectLive({ url, onSnapshot, onEvent, onStatus, onRefused = nu
         return;
       }
       onStatus(false);
+      if (event.code === TOO_SLOW) attempt = 0; // not the server's trouble: back at once, for the latest
       retryTimer = setTimeout(open, backoffDelay(attempt++));
     };
     socket.onerror = () => socket && socket.close();
