@@ -508,3 +508,48 @@ def test_in_a_browser_the_counts_follow_a_team_coming_online_and_leaving(
         laptop.close()
         desk.close()
     assert errors == []
+
+
+@pytest.mark.sqlite  # the page is the same on both databases
+@pytest.mark.django_db(transaction=True)
+def test_in_a_browser_a_new_trade_appears_in_the_latest_trades_and_can_be_reversed_from_there(
+    browser, server, admin_user, team, make_company, open_market
+):
+    from rest_framework.authtoken.models import Token
+
+    from overlay.tests.servers import api
+
+    make_company("ACME", "10.00")
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
+        admin_user.set_password("lantern-harbour-41")
+        admin_user.save(update_fields=["password"])
+    base = f"http://127.0.0.1:{server['port']}"
+    desk = browser.new_context(viewport={"width": 1366, "height": 900})
+    errors = []
+    desk.on("weberror", lambda error: errors.append(str(error.error)))
+    try:
+        room = desk.new_page()
+        room.goto(f"{base}{ROOM}")
+        room.fill("#id_username", admin_user.email)
+        room.fill("#id_password", "lantern-harbour-41")
+        room.click("input[type=submit]")
+        room.wait_for_url(f"{base}{ROOM}")
+        assert "No trades" in room.locator("[data-role=trade-rows]").inner_text()
+        room.wait_for_timeout(500)  # the tape's socket open
+
+        key = Token.objects.create(user=team.user).key  # the team trades on the server, as a script
+        body = {"ticker": "ACME", "type": "buy", "quantity": 7}
+        trade = Transaction.objects.get(pk=api(server, key, "POST", "/api/transactions", body)["transaction"]["id"])
+        row = room.locator(f'[data-role=trade-rows] tr[data-trade="{trade.pk}"]')
+        row.wait_for(timeout=3000)
+        cells = [row.locator("td").nth(n).inner_text() for n in range(8)]
+        assert cells[1:] == ["1", "Bull Riders", "Buy ACME", "7", "10.00", "70.00", "0.00"]
+
+        row.get_by_label("Reason to reverse this trade").fill("Typed the wrong quantity")
+        row.get_by_role("button", name="Reverse").click()
+        room.wait_for_url(f"{base}{ROOM}#trades")
+        assert "reversed" in room.locator(f'tr[data-trade="{trade.pk}"]').inner_text()
+    finally:
+        desk.close()
+    assert errors == []
+    assert Transaction.objects.get(pk=trade.pk).reversal_reason == "Typed the wrong quantity"

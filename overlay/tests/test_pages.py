@@ -61,3 +61,36 @@ def test_the_scripts_and_styles_are_served(client):
             assert b"".join(response.streaming_content), asset
         finally:
             response.close()
+
+
+@pytest.mark.parametrize(
+    "bare, slashed, title",
+    [
+        ("/overlay", "/overlay/", "Full scene"),
+        ("/overlay/ticker", "/overlay/ticker/", "Ticker tape"),
+        ("/overlay/leaderboard", "/overlay/leaderboard/", "Leaderboard"),
+        ("/overlay/news", "/overlay/news/", "News"),
+        ("/overlay/bell", "/overlay/bell/", "Bell"),
+    ],
+)
+def test_each_page_answers_the_same_with_and_without_a_trailing_slash(client, bare, slashed, title):
+    answers = [client.get(path, {"token": TOKEN}) for path in (bare, slashed)]
+
+    assert [answer.status_code for answer in answers] == [200, 200]  # a page, not a redirect
+    assert f"Brainstorm overlay · {title}</title>" in answers[0].content.decode()
+    assert answers[0].content == answers[1].content
+
+
+@pytest.mark.parametrize(
+    "path, topics",
+    [
+        ("/overlay/", "market,leaderboard,news"),
+        ("/overlay/ticker", "market"),
+        ("/overlay/leaderboard", "leaderboard"),
+        ("/overlay/news", "news"),
+        ("/overlay/bell", "market"),
+    ],
+)
+def test_each_page_subscribes_to_exactly_what_it_shows(client, path, topics):
+    page = client.get(path, {"token": TOKEN}).content.decode()
+    assert f'data-topics="{topics}"' in page
