@@ -2,14 +2,19 @@
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import psycopg
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import make_password
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection, connections
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, User
@@ -20,7 +25,8 @@ from market.money import money
 STARTING_CASH = Decimal("100000.00")
 TABLES = (
     "users, companies, participants, holdings, transactions, price_history, trading_days, daily_values, "
-    "audit_log, cash_adjustments, idempotency_keys, scheduled_prices, news, authtoken_token, event_settings"
+    "audit_log, cash_adjustments, idempotency_keys, scheduled_prices, news, authtoken_token, event_settings, "
+    "django_session"
 )
 
 
@@ -53,6 +59,24 @@ def reset() -> None:
 def admin_token() -> str:
     user = User.objects.create_user(email="organiser@bench.example", password=None, role=Role.ADMIN)
     return Token.objects.create(user=user).key
+
+
+def sessions(users: list[User]) -> list[str]:
+    """A signed-in browser session for each user (their pages' cookie), written in one go."""
+    backend = "django.contrib.auth.backends.ModelBackend"
+    made = []
+    for user in users:
+        store = SessionStore()
+        data = {SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: backend, HASH_SESSION_KEY: user.get_session_auth_hash()}
+        made.append(
+            Session(
+                session_key=store._get_new_session_key(),
+                session_data=store.encode(data),
+                expire_date=timezone.now() + timedelta(days=1),
+            )
+        )
+    Session.objects.bulk_create(made, batch_size=2000)
+    return [session.session_key for session in made]
 
 
 def teams(count: int, *, prefix: str = "team") -> list[tuple[Participant, str]]:

@@ -1,7 +1,7 @@
 """`make bench`: the event-day load on the real server (Daphne, PostgreSQL, Redis on loopback), each
 scenario beside a baseline measured in the same run, and a table of figures against the targets.
 
-    .venv/bin/python -m bench.run [--only burst,sustained,fanout,import,reads,servers,anatomy] [--quick]
+    .venv/bin/python -m bench.run [--only eventday,burst,sustained,fanout,import,reads,servers,anatomy] [--quick]
 
 Exits 1 when a target is missed. docs/performance.md explains the scenarios and the figures.
 """
@@ -21,12 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 OVERLAY_TOKEN = secrets.token_urlsafe(24)
+METRICS_TOKEN = secrets.token_urlsafe(24)  # the event-day scenario counts requests by route
 ENV = {
     "DJANGO_SETTINGS_MODULE": "bench.settings",
     "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brainstorm_bench"),
     "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
     "SECRET_KEY": secrets.token_urlsafe(50),
     "OVERLAY_TOKEN": OVERLAY_TOKEN,
+    "METRICS_TOKEN": METRICS_TOKEN,
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "DEBUG": "false",
     "SECURE_SSL_REDIRECT": "false",
@@ -44,13 +46,16 @@ django.setup()
 import aiohttp  # noqa: E402
 import redis  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 
-from bench import data  # noqa: E402
+from bench import data, eventday  # noqa: E402
 from bench.fanout import fan_out  # noqa: E402
 from bench.load import Run, burst, close_teams, open_teams, reads, sustained  # noqa: E402
 from bench.servers import Cluster  # noqa: E402
+from market import services  # noqa: E402
 from market.imports import generate_password  # noqa: E402
+from market.models import Company  # noqa: E402
 
 
 @dataclass
@@ -149,6 +154,214 @@ def scenario_burst(quick: bool) -> None:
     row("burst", "p50 latency", ms(trades.ms(50)), ms(baseline.ms(50)))
     row("burst", "p99 latency", ms(trades.ms(99)), ms(baseline.ms(99)), "≤ 250 ms", trades.ms(99) <= 250)
     errors_and_ledger("burst", [trades, baseline], ledger)
+
+
+# Event day: the bell burst with every screen open
+
+
+EVENT_DAY_TEAMS = 300
+
+
+def event_day_data(teams: int) -> dict:
+    """A fresh event: teams that each hold the stock the organiser will move, a first day over,
+    and a browser session per team (its pages' cookie)."""
+    stocks = fresh_event(10)
+    made = data.teams(teams)
+    data.open_market()
+    data.history([team for team, _ in made], stocks[:1], per_team=1)  # every team holds CO00
+    services.market_close(by=None)  # the burst opens day 2, with the screens watching
+    admin = data.admin_token()
+    from accounts.models import User
+
+    organiser = User.objects.get(email="organiser@bench.example")
+    cookies = data.sessions([team.user for team, _ in made] + [organiser])
+    return {
+        "stocks": stocks,
+        "tokens": [token for _, token in made],
+        "cookies": cookies[:-1],
+        "admin_cookie": cookies[-1],
+        "admin": admin,
+        "ticker": stocks[0].ticker,
+        "company_id": str(stocks[0].pk),
+    }
+
+
+async def event_day_burst(cluster, event: dict, audience: str) -> dict:
+    """The burst, the organiser's changes during it, and the closing bell after. `audience`: "none";
+    "screens", every page's connection open throughout; "pages", the same with five of them real
+    team pages in Chromium (when installed), whose requests the server counts."""
+    base = cluster.base(0)
+    pid = cluster.servers[0].process.pid
+    admin_headers = {"Authorization": f"Token {event['admin']}"}
+    screens, browsers = [], None
+    if audience != "none":
+        topics = {
+            path: await eventday.page_topics(base, path, cookie=event["cookies"][0]) for path in eventday.TEAM_PAGES
+        }
+        overlay_topics = {
+            path: await eventday.page_topics(base, path, token=OVERLAY_TOKEN) for path in eventday.OVERLAY_PAGES
+        }
+        room_topics = await eventday.page_topics(base, eventday.CONTROL_ROOM, cookie=event["admin_cookie"])
+        ws = base.replace("http://", "ws://") + "/api/ws"
+        real = len(eventday.TEAM_PAGES) if audience == "pages" and eventday.environment_ok() else 0
+        for i, cookie in enumerate(event["cookies"][: len(event["cookies"]) - real]):
+            path = eventday.TEAM_PAGES[i % len(eventday.TEAM_PAGES)]
+            screens.append(eventday.Screen(path, f"{ws}?topics={topics[path]}", topics[path], cookie=cookie))
+        for path, page_topics in overlay_topics.items():
+            url = f"{ws}?token={OVERLAY_TOKEN}&topics={page_topics}"
+            screens.append(eventday.Screen("overlay " + path, url, page_topics))
+        screens.append(
+            eventday.Screen("control room", f"{ws}?topics={room_topics}", room_topics, cookie=event["admin_cookie"])
+        )
+        for start in range(0, len(screens), 50):
+            await asyncio.gather(*(screen.open() for screen in screens[start : start + 50]))
+        if real:
+            browsers = eventday.Browsers(base)
+            await browsers.open(event["cookies"][-real:])
+    clients = await open_teams(cluster.base, event["tokens"])
+    director = eventday.Director(base, event["admin"], event["company_id"], event["ticker"])
+    try:
+        async with aiohttp.ClientSession(headers=admin_headers) as admin:
+            async with admin.post(f"{base}/api/admin/market/open") as answer:
+                await answer.read()
+            await asyncio.sleep(1.0)  # the start bell on every screen, and the leaderboard after it
+            before = await eventday.scrape(base, METRICS_TOKEN)
+            cpu_before = eventday.cpu_seconds(pid)
+            started = time.perf_counter()
+            trades, _ = await asyncio.gather(
+                burst(clients, orders_for(event["stocks"]), expect=201), director.run(started)
+            )
+            ended = time.perf_counter()
+            cpu = eventday.cpu_seconds(pid) - cpu_before
+            after = await eventday.scrape(base, METRICS_TOKEN)
+            await asyncio.sleep(1.0)
+            async with admin.post(f"{base}/api/admin/market/close") as answer:
+                await answer.read()
+            deadline = time.perf_counter() + 10
+            while time.perf_counter() < deadline and not all(screen.has_end_bell() for screen in screens):
+                await asyncio.sleep(0.1)
+        memory = eventday.resident_mib(pid)
+    finally:
+        await close_teams(clients)
+        if browsers is not None:
+            await browsers.close()
+        await asyncio.gather(*(screen.close() for screen in screens), return_exceptions=True)
+    for screen in screens:
+        screen.read()
+    return {
+        "trades": trades,
+        "screens": screens,
+        "director": director,
+        "window": (started, ended),
+        "requests": after - before,
+        "memory": memory,
+        "cpu_per_trade": cpu / trades.count * 1000 if trades.count else float("nan"),
+        "browsers": len(browsers.pages) if browsers else 0,
+    }
+
+
+def scenario_eventday(quick: bool) -> None:
+    teams = 100 if quick else EVENT_DAY_TEAMS
+    rounds = 1 if quick else 2
+    print(
+        f"\nEvent day: the bell burst ({teams} teams × 2 orders) with every team's page open (its socket, its"
+        " topics), the 5 overlays and the control room; 3 price changes of a stock every team holds and a"
+        f" headline during the burst. Baseline: the same with no screen open; {rounds} round(s) each, in turn;"
+        " then once more with 5 of the team pages real, in Chromium"
+    )
+    # The pages are served as in production: their static files collected (staticfiles/, not in git).
+    call_command("collectstatic", interactive=False, verbosity=0)
+    runs: dict[str, list[dict]] = {"none": [], "screens": [], "pages": []}
+    for audience in ["none", "screens"] * rounds + ["pages"]:
+        event = event_day_data(teams)
+        with Cluster("daphne", SERVER_ENV) as cluster:
+            result = asyncio.run(event_day_burst(cluster, event, audience))
+        result["ledger"] = data.check_ledger()
+        result["final_price"] = Company.objects.get(ticker=event["ticker"]).current_price
+        runs[audience].append(result)
+        connections.close_all()
+    quiet, full = runs["none"], runs["screens"]
+    rate = statistics.median(run["trades"].rate for run in full)
+    base_rate = statistics.median(run["trades"].rate for run in quiet)
+    ratio = rate / base_rate
+    row("event day", "trades/s (baseline: no screens)", f"{rate:.0f}/s", f"{base_rate:.0f}/s")
+    row("event day", "trades/s with ÷ without", f"{ratio:.0%}", "", "≥ 90%", ratio >= 0.9)
+    cpu = statistics.median(run["cpu_per_trade"] for run in full)
+    base_cpu = statistics.median(run["cpu_per_trade"] for run in quiet)
+    row("event day", "server processor per trade", f"{cpu:.2f} ms", f"{base_cpu:.2f} ms")
+    last, last_quiet = full[-1], quiet[-1]
+    row(
+        "event day",
+        "trade p50 / p99",
+        f"{last['trades'].ms(50):.0f} / {last['trades'].ms(99):.0f} ms",
+        f"{last_quiet['trades'].ms(50):.0f} / {last_quiet['trades'].ms(99):.0f} ms",
+    )
+    price_delays, news_delays, lost, stray, closed, during = [], [], 0, 0, 0, True
+    for run in full + runs["pages"]:
+        screens, director = run["screens"], run["director"]
+        started, ended = run["window"]
+        during = during and all(started <= at <= ended for _, _, at in director.answered)
+        got, missing = eventday.delays(screens, [entry for entry in director.answered if entry[0] == "price"])
+        price_delays += got
+        lost += missing
+        got, missing = eventday.delays(screens, [entry for entry in director.answered if entry[0] == "news"])
+        news_delays += got
+        lost += missing
+        # Lost: a bell or a headline a screen of its topic never got, or a final price it does not show.
+        final = str(run["final_price"])
+        for screen in screens:
+            if screen.wants("market"):
+                lost += sum(not screen.arrival("bell", action) for action in ("start_day", "end_day"))
+                lost += screen.last_price(director.ticker) != final
+            if not screen.wants("trades"):
+                stray += screen.frames(0, float("inf"))["trade"]
+        closed += sum(screen.closed_with is not None for screen in screens)
+    row("event day", "changes answered during the burst", "all" if during else "not all", "", "all", during)
+    for n, change in enumerate(last["director"].answered, 1):
+        values, _ = eventday.delays(last["screens"], [change])
+        at = (change[2] - last["window"][0]) * 1000
+        row("event day", f"  {change[0]} {n}, answered at {at:.0f} ms", eventday.summary(values))
+    for label, values in (("price on screen p50/p99/max", price_delays), ("news on screen p50/p99/max", news_delays)):
+        p99 = eventday.percentile(values, 99) if values else float("inf")
+        row("event day", label, eventday.summary(values), "", "p99 ≤ 1 s", p99 <= 1.0)
+    row("event day", "bells, news, final prices lost", str(lost), "", "0", lost == 0)
+    row("event day", "screens closed by the server", str(closed), "", "", None)
+    row("event day", "trade frames to pages without the tape", str(stray), "", "0", stray == 0)
+    # Frames per connection during the burst, by page: nothing a page does not show.
+    started, ended = last["window"]
+    by_kind: dict[str, list[Counter]] = {}
+    for screen in last["screens"]:
+        by_kind.setdefault(screen.kind, []).append(screen.frames(started, ended + 1.0))
+    for kind, counts in by_kind.items():
+        totals = [sum(count.values()) for count in counts]
+        common = sum(counts, Counter()).most_common(4)
+        mix = ", ".join(f"{name} {n / len(counts):.0f}" for name, n in common)
+        row("event day", f"frames/connection {kind}", f"{statistics.mean(totals):.0f} (max {max(totals)})", mix)
+    pages = runs["pages"][-1]
+    # The orders, the organiser's changes, and this benchmark's own scrape of /metrics around the burst.
+    expected_routes = {
+        ("POST", "transactions"),
+        ("PATCH", "admin-companies-detail"),
+        ("POST", "admin-news-list"),
+        ("GET", "metrics"),
+    }
+    caused = {key: n for key, n in pages["requests"].items() if n and key not in expected_routes}
+    shown = ", ".join(f"{method} {route} {n}" for (method, route), n in sorted(pages["requests"].items()) if n)
+    row("event day", "requests during the burst", shown or "none")
+    row(
+        "event day",
+        f"requests caused by events ({pages['browsers']} real pages)",
+        str(sum(caused.values())),
+        "",
+        "0",
+        not caused and pages["browsers"] > 0,
+    )
+    row("event day", "server memory at the end", f"{last['memory']:.0f} MiB", f"{last_quiet['memory']:.0f} MiB")
+    everything = [run for kind in runs.values() for run in kind]
+    ledgers = [run["ledger"] for run in everything]  # every run's teams, together
+    wrong = [line for ledger in ledgers for line in ledger.wrong]
+    combined = data.Ledger(sum(ledger.teams for ledger in ledgers), sum(ledger.trades for ledger in ledgers), wrong)
+    errors_and_ledger("event day", [run["trades"] for run in everything], combined)
 
 
 # Where a trade's time goes
@@ -464,6 +677,7 @@ def scenario_reads(quick: bool) -> None:
 
 
 SCENARIOS = {
+    "eventday": scenario_eventday,
     "burst": scenario_burst,
     "sustained": scenario_sustained,
     "fanout": scenario_fanout,

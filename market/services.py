@@ -58,7 +58,7 @@ from market.models import (
 )
 from market.money import AVERAGE_PLACES, ZERO, average_cost, money
 from overlay import payloads
-from overlay.events import broadcast, leaderboard_changed, overlay_token_rotated, user_group
+from overlay.events import broadcast, leaderboard_changed, overlay_token_rotated
 
 MAX_PRICE = Decimal("999999999999.99")  # NUMERIC(14,2)
 MAX_CASH = Decimal("99999999999999.99")  # NUMERIC(16,2)
@@ -184,7 +184,7 @@ def cash_adjust(*, participant: Participant, amount: Decimal, reason: str, by: U
         new={"cash": new_cash},
     )
     reads_changed("leaderboard")
-    broadcast("portfolio", payloads.portfolio(locked), group=user_group(locked.user_id))
+    broadcast("portfolio", payloads.portfolio(locked), to=locked.user_id)
     leaderboard_changed()
     return adjustment
 
@@ -635,9 +635,7 @@ def trade_execute(
         _trade_done(trade, team)
         broadcast("trade", payloads.trade(trade, team))
         # The trade comes with the team's portfolio: its history page shows it without asking.
-        broadcast(
-            "portfolio", {**trade.portfolio_data, "transaction": trade.transaction_data}, group=user_group(team.user_id)
-        )
+        broadcast("portfolio", {**trade.portfolio_data, "transaction": trade.transaction_data}, to=team.user_id)
         leaderboard_changed()
     return trade
 
@@ -778,6 +776,6 @@ def trade_reverse(*, trade: Transaction, by: User | None, reason: str) -> Transa
         trade.reversed_at, trade.reversed_by, trade.reversal_reason = now, by, reason
         # The reversed trade with it: the team's history page marks it without asking.
         portfolio = {**payloads.portfolio(team), "transaction": payloads.transaction(trade)}
-        broadcast("portfolio", portfolio, group=user_group(team.user_id))
+        broadcast("portfolio", portfolio, to=team.user_id)
         leaderboard_changed()
     return Transaction.objects.select_related("company", "participant", "reversed_by").get(pk=trade.pk)

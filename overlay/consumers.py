@@ -60,6 +60,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
     viewer: Viewer | None = None
     topics: frozenset[str] = frozenset()  # what the socket subscribed to (overlay.hub reads it)
     live_groups: tuple[str, ...] = ()  # not `groups`: Channels reads that one itself
+    address: str | None = None  # its user's, for their own events (overlay.hub)
     subscription: Subscription | None = None
     outlet: Outlet | None = None
     joined: Hub | None = None  # the hub, while this socket is in its groups
@@ -119,6 +120,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
 
     def _subscribe(self, viewer: Viewer, topics: frozenset[str]) -> None:
         self.viewer, self.topics, self.live_groups = viewer, topics, viewer.groups(topics)
+        self.address = viewer.address
         self.subscription = Subscription(viewer, topics)
         self.outlet = Outlet(self._send_text, server_backlog(self.scope.get(SERVER_SEND)), self._too_slow)
 

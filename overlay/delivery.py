@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 
 from brainstorm import metrics
-from overlay.events import OWN, envelope, layer_message, user_group
+from overlay.events import OWN, envelope, layer_message
 
 logger = logging.getLogger(__name__)
 
@@ -196,4 +196,4 @@ class Subscription:
         if rank is None or rank == self.rank:
             return None
         self.rank = rank
-        return layer_message(envelope("rank", {"rank": rank}), group=user_group(self.viewer.user.pk))
+        return layer_message(envelope("rank", {"rank": rank}), to=self.viewer.user.pk)

@@ -68,9 +68,11 @@ ALL = "all"
 STAFF = "staff"
 
 
-def user_group(user_id) -> str:
-    """A user's own group: their `portfolio` events go there and nowhere else."""
-    return f"user.{user_id}"
+def address_of(user_id) -> str:
+    """How a user's own events are addressed (`to`): each server process hands them to that user's
+    connections alone (overlay.hub). They travel in the market group: one channel-layer send for
+    many teams' events in a burst, not one per team, and in order with the market's."""
+    return str(user_id)
 
 
 def envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +92,11 @@ SEND_TIMEOUT = 5.0
 OUTBOX_LIMIT = 10_000
 # Events of one group sent in one channel-layer message, at most (see _deliver).
 BATCH = "batch"
-BATCH_LIMIT = 100
+BATCH_LIMIT = 500
+# While events come in a stream (the last send took more than one), each send waits this long
+# after the one before: at most 1/LINGER_SECONDS messages a second for each group, each process
+# reading them. A single event after a quiet moment goes at once.
+LINGER_SECONDS = 0.1
 CONCURRENT_SENDS = 8  # group sends under way at once, each on its own Redis connection
 
 
@@ -112,20 +118,30 @@ async def _deliver(outbox: asyncio.Queue) -> None:
     """Send queued events to the channel layer, each group's in the order they were queued.
 
     A group send costs several Redis round trips, and under a stream of trades the loop answers
-    each late: sent one by one, the events fell behind the trades (1,000 behind every 10 s at
-    110 trades a second, docs/performance.md) and screens showed them later and later. So what
-    has queued up while a send was under way goes out together: one group send per group, its
-    events in one `batch` message (unpacked in order by overlay.hub, which hands them to the
-    process's sockets and SSE streams), the groups' sends at the same time. With nothing queued
-    an event goes out alone, at once. Order is kept within each group, which is all a screen
-    relies on; between groups it is not (a `portfolio` carries `as_of`; nothing else spans groups).
+    each late: sent one by one, the events fell behind the trades and screens showed them later
+    and later (docs/performance.md). So what has queued up while a send was under way (in a
+    stream: lingered for) goes out together: one group send per group, its events in one `batch`
+    message (unpacked in order by overlay.hub, which hands them to the process's sockets and SSE
+    streams), the groups' sends at the same time. With nothing queued an event goes out alone, at
+    once. Order is kept within each group, which is all a screen relies on: a team's own events
+    travel in the market group, so its portfolio and the prices keep their order; the trade tape
+    has its own group.
     """
     task = asyncio.current_task()
     sending = asyncio.Semaphore(CONCURRENT_SENDS)
+    loop = asyncio.get_running_loop()
+    last_sent, busy = float("-inf"), False
     while True:
         queued = [await outbox.get()]
+        if busy:
+            # A stream of events: the next send waits out LINGER_SECONDS since the last, and takes
+            # everything that came meanwhile. Each message costs every server process a read of
+            # its own from the channel layer, and under a burst those reads, on an event loop
+            # sharing the processor with the requests, are what fell behind (docs/performance.md).
+            await asyncio.sleep(max(0.0, last_sent + LINGER_SECONDS - loop.time()))
         while len(queued) < BATCH_LIMIT and not outbox.empty():
             queued.append(outbox.get_nowait())
+        last_sent, busy = loop.time(), len(queued) > 1
         layer = get_channel_layer()
         # The groups at once (each team's own is a group: its `portfolio` events), each group's
         # events in one send; the next batch only after this one, so a group's order holds.
@@ -169,7 +185,7 @@ def _enqueue(outbox: asyncio.Queue, group: str, message: dict) -> None:
         logger.error("event outbox full: %s to %s dropped", message["type"], group)
 
 
-def send_now(event: dict[str, Any], *, group: str | None = None, audience: str = ALL) -> None:
+def send_now(event: dict[str, Any], *, group: str | None = None, audience: str = ALL, to=None) -> None:
     """Hand a built event to the channel layer. In a server process it goes to the outbox and the
     caller goes on at once; elsewhere (a command, the scheduler) it is sent before returning.
     A layer that is down loses the event, not the request."""
@@ -177,7 +193,7 @@ def send_now(event: dict[str, Any], *, group: str | None = None, audience: str =
     if layer is None:
         return
     metrics.EVENTS_BROADCAST.labels(event["type"]).inc()
-    message = layer_message(event, group=group, audience=audience)
+    message = layer_message(event, group=group, audience=audience, to=to)
     group = message["group"]
     loop, outbox = _server_loop, _outbox
     if loop is not None and outbox is not None and loop.is_running():
@@ -197,12 +213,13 @@ def send_now(event: dict[str, Any], *, group: str | None = None, audience: str =
         logger.exception("broadcast of %s to %s failed", event["type"], group)
 
 
-def layer_message(event: dict[str, Any], *, group: str | None = None, audience: str = ALL) -> dict[str, Any]:
+def layer_message(event: dict[str, Any], *, group: str | None = None, audience: str = ALL, to=None) -> dict[str, Any]:
     """An event as the channel layer carries it. The wire text made once here, not once per
     socket: a price change goes to every screen. The group too: each server process reads all its
     groups' events on one channel (overlay.hub). And how it is delivered, worked out once: its
     `topic`, and its `fold` key (overlay.delivery: a newer event with the same key replaces one
-    still waiting for a slow connection), None for events that are never replaced."""
+    still waiting for a slow connection), None for events that are never replaced. `to`: the user
+    whose connections alone receive it (a team's own events)."""
     kind = EVENT_KINDS.get(event["type"])
     topic = kind.topic if kind else None
     fold = None
@@ -218,25 +235,27 @@ def layer_message(event: dict[str, Any], *, group: str | None = None, audience: 
         "group": group or default_group(event["type"]),
         "topic": topic,
         "fold": fold,
+        "to": address_of(to) if to is not None else None,
     }
 
 
 def default_group(event_type: str) -> str:
     """The tape has a group of its own: a server process hears it only while one of its
-    connections shows it, not once per trade for every screen. A team's own events name theirs."""
+    connections shows it, not once per trade for every screen. Everything else, a team's own
+    events included (addressed `to` it), goes to the market group."""
     kind = EVENT_KINDS.get(event_type)
-    if kind is not None and kind.topic == OWN:
-        raise ValueError(f"a {event_type!r} event goes to its team's own group: name it")
     return TRADES_GROUP if kind is not None and kind.topic == "trades" else MARKET_GROUP
 
 
-def broadcast(
-    event_type: str, data: dict[str, Any], *, group: str | None = None, audience: str = ALL
-) -> dict[str, Any]:
-    """Announce `event_type` with `data` once the current transaction commits."""
+def broadcast(event_type: str, data: dict[str, Any], *, audience: str = ALL, to=None) -> dict[str, Any]:
+    """Announce `event_type` with `data` once the current transaction commits; `to` a user's own
+    connections only (a team's `portfolio`)."""
+    kind = EVENT_KINDS.get(event_type)
+    if kind is not None and kind.topic == OWN and to is None:
+        raise ValueError(f"a {event_type!r} event is a team's own: say `to` whom")
     event = envelope(event_type, data)
-    group = group or default_group(event_type)
-    transaction.on_commit(lambda: send_now(event, group=group, audience=audience), robust=True)
+    group = default_group(event_type)
+    transaction.on_commit(lambda: send_now(event, group=group, audience=audience, to=to), robust=True)
     return event
 
 
@@ -322,7 +341,7 @@ def sessions_ended(user_id, *, ended: str | None = None, keep: str | None = None
     """A user signed out (`ended`: that browser's session) or changed the password (every session
     but `keep`, and every API token): their open live connections close after the commit, so a
     shared computer stops streaming a team's portfolio once the team has left it."""
-    broadcast("session_ended", {"ended": ended, "keep": keep}, group=user_group(user_id))
+    broadcast("session_ended", {"ended": ended, "keep": keep}, to=user_id)
 
 
 def connection_ends(data: dict, *, session_key: str | None, by_token: bool) -> bool:

@@ -34,6 +34,7 @@ class Member(Protocol):
     """A live connection: a WebSocket consumer or an SSE stream."""
 
     topics: frozenset[str]  # it is handed only the events of these topics (and internal messages)
+    address: str | None  # its user's own events (`to`) are handed to it; None for an overlay
 
     async def hub_message(self, message: dict) -> None:
         """One event of a group the connection is in (never raises for a closed connection)."""
@@ -50,6 +51,7 @@ class Hub:
         self.layer = layer
         self.channel: str | None = None
         self.members: dict[str, set[Member]] = {}
+        self.addressed: dict[str, set[Member]] = {}  # a user's connections, for their own events
         self.subscribed: set[str] = set()
         self.lock = asyncio.Lock()  # joins and leaves, one at a time: they read and change the above
         self.reader: asyncio.Task | None = None  # from the first join until the loop stops
@@ -71,6 +73,8 @@ class Hub:
                 raise
             for group in groups:
                 self.members.setdefault(group, set()).add(member)
+            if member.address is not None:
+                self.addressed.setdefault(member.address, set()).add(member)
             if self.reader is None:
                 # One reader for the life of the loop: stopping and starting it again would leave
                 # events for the old channel in the layer's buffers.
@@ -90,12 +94,13 @@ class Hub:
         in_background(self._tidy_locked())
 
     def _remove(self, member: Member, groups: tuple[str, ...]) -> None:
-        for group in groups:
-            members = self.members.get(group)
-            if members is not None:
-                members.discard(member)
-                if not members:
-                    del self.members[group]
+        for index, keys in ((self.members, groups), (self.addressed, (member.address,))):
+            for key in keys:
+                members = index.get(key)
+                if members is not None:
+                    members.discard(member)
+                    if not members:
+                        del index[key]
 
     async def _tidy_locked(self) -> None:
         async with self.lock:
@@ -140,9 +145,10 @@ class Hub:
             # unknown, so none do. Restart the scheduler with the web servers.
             logger.warning("live events: %s without a group dropped", message.get("type"))
             return
-        members = self.members.get(message["group"])
+        to = message.get("to")
+        members = self.members.get(message["group"]) if to is None else self.addressed.get(to)
         if not members:
-            return  # sent before the last member of that group left
+            return  # sent before the last member of that group left, or to a user not here
         topic = message.get("topic")
         handed = 0
         for member in tuple(members):

@@ -90,6 +90,7 @@ class Listener:
         self.viewer = viewer
         self.topics = topics
         self.groups = viewer.groups(topics)
+        self.address = viewer.address
         self.subscription = Subscription(viewer, topics)
         self.mailbox = Mailbox(settings.CHANNEL_CAPACITY)
         self.ready = asyncio.Event()

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from accounts.models import Role, User
 from market.models import EventSettings
-from overlay.events import ALL, DEFAULT_TOPICS, MARKET_GROUP, OWN, TOPICS, TRADES_GROUP, user_group
+from overlay.events import ALL, DEFAULT_TOPICS, MARKET_GROUP, OWN, TOPICS, TRADES_GROUP, address_of
 
 OVERLAY = "overlay"
 ADMIN = "admin"
@@ -28,16 +28,16 @@ class Viewer:
     def is_team(self) -> bool:
         return self.kind == PARTICIPANT
 
+    @property
+    def address(self) -> str | None:
+        """What a signed-in user's own events are addressed to (overlay.events.address_of)."""
+        return address_of(self.user.pk) if self.user is not None else None
+
     def groups(self, topics: frozenset[str]) -> tuple[str, ...]:
         """The channel-layer groups that carry `topics` to this viewer. Every connection is in the
-        market group (bells, prices, news, leaderboards, and the messages that end connections); a
-        team also in its own; the tape only for those who asked for it."""
-        groups = [MARKET_GROUP]
-        if self.is_team:
-            groups.append(user_group(self.user.pk))
-        if "trades" in topics:
-            groups.append(TRADES_GROUP)
-        return tuple(groups)
+        market group (bells, prices, news, leaderboards, a team's own events, and the messages
+        that end connections); the tape only for those who asked for it."""
+        return (MARKET_GROUP, TRADES_GROUP) if "trades" in topics else (MARKET_GROUP,)
 
     @property
     def sees_staff_events(self) -> bool:

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from market import services
-from overlay.events import Coalescer, envelope, user_group
+from overlay.events import Coalescer, envelope
 
 pytestmark = pytest.mark.django_db
 
@@ -217,7 +217,7 @@ def test_events_that_queue_up_during_a_send_go_out_as_one_batch_per_group_in_ord
         await asyncio.wait_for(layer.first.wait(), 2)  # the first is on its way, alone
         for n in range(1, 6):  # meanwhile a trade and a portfolio event each, five times
             outbox.put_nowait(event(events.MARKET_GROUP, n))
-            outbox.put_nowait(event(user_group(7), n))
+            outbox.put_nowait(event("group.7", n))
         layer.release.set()
         while outbox.qsize() or len(layer.sent) < 3:
             await asyncio.sleep(0.01)
@@ -228,7 +228,7 @@ def test_events_that_queue_up_during_a_send_go_out_as_one_batch_per_group_in_ord
     assert [(group, message["type"]) for group, message in sent] == [
         (events.MARKET_GROUP, "trade"),
         (events.MARKET_GROUP, "batch"),
-        (user_group(7), "batch"),
+        ("group.7", "batch"),
     ]
     assert [m["n"] for m in events.unbatched(sent[1][1])] == [1, 2, 3, 4, 5]
     assert [m["n"] for m in events.unbatched(sent[2][1])] == [1, 2, 3, 4, 5]
@@ -266,22 +266,22 @@ def test_a_batch_is_at_most_batch_limit_events(monkeypatch):
 
 
 def test_the_groups_of_a_batch_are_sent_at_the_same_time(monkeypatch):
-    # Each team's portfolio events have a group of their own: sent one group after another, a
-    # stream of trades outran the outbox. Here a send to one team's group finishes only once the
-    # other team's has started: sent in turn, it would wait for ever.
+    # Sent one group after another (the market's, the trade tape's), a stream of trades outran the
+    # outbox. Here a send to one group finishes only once the other's has started: sent in turn,
+    # it would wait for ever.
     import asyncio
 
     from asgiref.sync import async_to_sync
 
     from overlay import events
 
-    started = {user_group(1): asyncio.Event(), user_group(2): asyncio.Event()}
+    started = {"group.1": asyncio.Event(), "group.2": asyncio.Event()}
     done: list[str] = []
 
     class Layer:
         async def group_send(self, group, message):
             started[group].set()
-            other = user_group(2) if group == user_group(1) else user_group(1)
+            other = "group.2" if group == "group.1" else "group.1"
             await started[other].wait()
             done.append(group)
 
@@ -289,8 +289,8 @@ def test_the_groups_of_a_batch_are_sent_at_the_same_time(monkeypatch):
 
     async def scenario() -> None:
         outbox = asyncio.Queue()
-        outbox.put_nowait((user_group(1), {"type": "portfolio"}))
-        outbox.put_nowait((user_group(2), {"type": "portfolio"}))
+        outbox.put_nowait(("group.1", {"type": "portfolio"}))
+        outbox.put_nowait(("group.2", {"type": "portfolio"}))
         task = asyncio.get_running_loop().create_task(events._deliver(outbox))
         try:
             async with asyncio.timeout(2):
@@ -300,4 +300,49 @@ def test_the_groups_of_a_batch_are_sent_at_the_same_time(monkeypatch):
             task.cancel()
 
     async_to_sync(scenario)()
-    assert sorted(done) == [user_group(1), user_group(2)]
+    assert sorted(done) == ["group.1", "group.2"]
+
+
+def test_in_a_stream_sends_are_spaced_and_gather_what_came_meanwhile_and_a_lone_event_goes_at_once(monkeypatch):
+    # Every message costs each server process a read of the channel layer: in a burst, the outbox
+    # sends at most once per LINGER_SECONDS, everything that came meanwhile together.
+    import asyncio
+    import time
+
+    from asgiref.sync import async_to_sync
+
+    from overlay import events
+
+    sends: list[tuple[float, int]] = []
+
+    class Layer:
+        async def group_send(self, group, message):
+            sends.append((time.monotonic(), len(events.unbatched(message))))
+
+    monkeypatch.setattr(events, "get_channel_layer", lambda: Layer())
+    monkeypatch.setattr(events, "LINGER_SECONDS", 0.2)
+
+    async def scenario() -> float:
+        outbox = asyncio.Queue()
+        task = asyncio.get_running_loop().create_task(events._deliver(outbox))
+        for n in range(2):
+            outbox.put_nowait((events.MARKET_GROUP, {"type": "trade", "n": n}))  # a stream begins
+        for n in range(2, 12):  # then one event every 10 ms for 100 ms
+            await asyncio.sleep(0.01)
+            outbox.put_nowait((events.MARKET_GROUP, {"type": "trade", "n": n}))
+        while sum(size for _, size in sends) < 12:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.4)  # quiet
+        lone = time.monotonic()
+        outbox.put_nowait((events.MARKET_GROUP, {"type": "price"}))
+        while len(sends) < 3:
+            await asyncio.sleep(0.005)
+        task.cancel()
+        return lone
+
+    lone = async_to_sync(scenario)()
+    # The first two together at once, the next ten gathered in one send 0.2 s after it.
+    assert [size for _, size in sends[:2]] == [2, 10]
+    assert sends[1][0] - sends[0][0] >= 0.19
+    # After a quiet moment a lone event goes at once.
+    assert len(sends) == 3 and sends[2][1] == 1 and sends[2][0] - lone < 0.05

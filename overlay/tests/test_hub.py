@@ -12,9 +12,9 @@ from django.test import override_settings
 
 from market import services
 from overlay.consumers import LAYER_FAILED, MarketConsumer
-from overlay.events import MARKET_GROUP, envelope, layer_message, send_now, user_group
+from overlay.events import MARKET_GROUP, TRADES_GROUP, envelope, layer_message, send_now
 from overlay.hub import Hub, current_hub
-from overlay.tests.conftest import closed_with, connected, group_size, run, session_headers, socket
+from overlay.tests.conftest import TOKEN, closed_with, connected, group_size, run, session_headers, socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,15 +28,14 @@ async def next_event(ws, event_type: str, timeout: float = 3.0) -> dict:
 
 def test_a_server_process_joins_each_group_once_whatever_the_number_of_its_sockets(team, company):
     layer = get_channel_layer()
-    mine = user_group(team.user.pk)
     headers = session_headers(team.user)
 
     async def sizes() -> tuple[int, int]:
-        return await group_size(layer, MARKET_GROUP), await group_size(layer, mine)
+        return await group_size(layer, MARKET_GROUP), await group_size(layer, TRADES_GROUP)
 
     async def scenario():
         before = await sizes()
-        overlays = [await connected() for _ in range(3)]
+        overlays = [await connected(f"/api/ws?token={TOKEN}&topics=market,trades") for _ in range(3)]
         player = await connected("/api/ws", headers)
         joined = await sizes()
         await database_sync_to_async(services.price_set)(company=company, price=Decimal("12.50"), by=None)
@@ -156,6 +155,9 @@ def test_the_process_joins_its_groups_again_before_the_layer_forgets_them(monkey
 
 
 class Recorder:
+    topics = frozenset({"market"})
+    address = None
+
     def __init__(self, fail: bool = False):
         self.fail = fail
         self.got: list[str] = []

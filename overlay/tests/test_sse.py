@@ -179,7 +179,7 @@ def test_an_event_for_a_stream_alone_arrives_at_once_beside_the_process_sockets(
     (on Redis a receiver waits up to 5 s for events; two receivers of one process took turns)."""
     from rest_framework.authtoken.models import Token
 
-    from overlay.events import user_group
+    from overlay.events import MARKET_GROUP
     from overlay.tests.conftest import connected
 
     key = Token.objects.create(user=team.user).key
@@ -192,8 +192,7 @@ def test_an_event_for_a_stream_alone_arrives_at_once_beside_the_process_sockets(
         await asyncio.sleep(0.2)  # every receiver back to waiting
         sent = time.monotonic()
         await get_channel_layer().group_send(
-            user_group(team.user.pk),
-            layer_message(envelope("portfolio", {"cash": "1.00"}), group=user_group(team.user.pk)),
+            MARKET_GROUP, layer_message(envelope("portfolio", {"cash": "1.00"}), to=team.user.pk)
         )
         portfolio = await asyncio.wait_for(next_data(stream), timeout=4)
         waited = time.monotonic() - sent
