@@ -35,7 +35,7 @@ UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 LAYER_FAILED = 1011
 BELL_ACTIONS = ("start_day", "end_day")
-LAYER_MESSAGES = frozenset(EVENT_TYPES + CONTROL_TYPES) - {"snapshot", "rank"}  # a `rank` is made per socket
+LAYER_MESSAGES = frozenset(EVENT_TYPES + CONTROL_TYPES) - {"snapshot"}
 MAX_MESSAGE_BYTES = 4096
 
 
@@ -273,8 +273,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def order(self, message: dict) -> None:
         await self._forward(message)
 
-    async def ranks(self, message: dict) -> None:
-        # Every team's rank: this socket's team's own goes out as a `rank` event, if it changed.
+    async def rank(self, message: dict) -> None:
         await self._forward(message)
 
     async def session_ended(self, message: dict) -> None:

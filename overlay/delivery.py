@@ -27,7 +27,6 @@ from typing import Any
 from django.conf import settings
 
 from brainstorm import metrics
-from overlay.events import OWN, envelope, layer_message
 
 logger = logging.getLogger(__name__)
 
@@ -164,36 +163,29 @@ class Outlet:
 
 
 class Subscription:
-    """What one connection asked for (its topics) and may see, and its team's rank as last sent.
-
-    `ranks` messages carry every team's rank: a team's connection turns its own into a `rank` event,
-    only when it changed since the last one it sent (or the rank in the last `portfolio`)."""
+    """What one connection asked for (its topics) and may see, and its team's rank as last sent:
+    a `rank` event (every second of a burst, for every team) is written only when it changed since
+    the last one, or since the rank in the last `portfolio`."""
 
     def __init__(self, viewer, topics: frozenset[str]) -> None:
         self.viewer = viewer
         self.topics = topics
         self.rank: int | None = None
-        self._rank_key = str(viewer.user.pk) if OWN in topics and viewer.user is not None else None
 
     def deliverable(self, message: dict) -> dict | None:
         """The message to write for a message from the hub, or None."""
         if not self.viewer.may_see(message.get("audience", "all")):
             return None
-        if message["type"] == "ranks":
-            return self._rank(message["event"])
-        if message["type"] == "portfolio":
+        kind = message["type"]
+        if kind == "rank":
+            rank = message["event"]["data"]["rank"]
+            if rank == self.rank:
+                return None
+            self.rank = rank
+        elif kind == "portfolio":
             self.rank = message["event"]["data"].get("rank")
         return message
 
     def remember_rank(self, portfolio: dict[str, Any] | None) -> None:
         if portfolio is not None:
             self.rank = portfolio.get("rank")
-
-    def _rank(self, ranks: dict) -> dict | None:
-        if self._rank_key is None:
-            return None
-        rank = ranks["data"].get(self._rank_key)
-        if rank is None or rank == self.rank:
-            return None
-        self.rank = rank
-        return layer_message(envelope("rank", {"rank": rank}), to=self.viewer.user.pk)

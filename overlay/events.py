@@ -60,8 +60,7 @@ EVENT_KINDS = {
 }
 EVENT_TYPES = tuple(EVENT_KINDS)
 # Internal messages between the server's processes: never sent to a client as such.
-# `ranks` carries every team's rank; each team's connection turns its own into a `rank` event.
-CONTROL_TYPES = ("session_ended", "overlay_token_rotated", "ranks")
+CONTROL_TYPES = ("session_ended", "overlay_token_rotated")
 
 # Who may see an event beyond its group: "all", or "staff" (organisers and overlays only).
 ALL = "all"
@@ -92,6 +91,7 @@ SEND_TIMEOUT = 5.0
 OUTBOX_LIMIT = 10_000
 # Events of one group sent in one channel-layer message, at most (see _deliver).
 BATCH = "batch"
+EACH = "each"  # one event for each of many users, each their own data (send_each)
 BATCH_LIMIT = 500
 # While events come in a stream (the last send took more than one), each send waits this long
 # after the one before: at most 1/LINGER_SECONDS messages a second for each group, each process
@@ -189,11 +189,39 @@ def send_now(event: dict[str, Any], *, group: str | None = None, audience: str =
     """Hand a built event to the channel layer. In a server process it goes to the outbox and the
     caller goes on at once; elsewhere (a command, the scheduler) it is sent before returning.
     A layer that is down loses the event, not the request."""
+    _send(layer_message(event, group=group, audience=audience, to=to), event["type"])
+
+
+def send_each(event_type: str, parts: dict, *, audience: str = ALL) -> None:
+    """An event of `event_type` for each of many users, each their own data (`parts`: user id →
+    data), in one message: each server process hands its users' connections theirs (overlay.hub).
+    Every team's rank, each second of a burst, is one send, not one per team."""
+    message = {
+        "type": EACH,
+        "kind": event_type,
+        "parts": {address_of(user_id): data for user_id, data in parts.items()},
+        "at": envelope(event_type, {})["at"],
+        "audience": audience,
+        "group": MARKET_GROUP,
+    }
+    _send(message, event_type)
+
+
+def unpack_each(message: dict, address: str) -> dict | None:
+    """The event for `address` in an `each` message (send_each), as a layer message; None if it
+    has no part there."""
+    part = message["parts"].get(address)
+    if part is None:
+        return None
+    event = {"type": message["kind"], "data": part, "at": message["at"]}
+    return layer_message(event, audience=message["audience"], to=address)
+
+
+def _send(message: dict, event_type: str) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    metrics.EVENTS_BROADCAST.labels(event["type"]).inc()
-    message = layer_message(event, group=group, audience=audience, to=to)
+    metrics.EVENTS_BROADCAST.labels(event_type).inc()
     group = message["group"]
     loop, outbox = _server_loop, _outbox
     if loop is not None and outbox is not None and loop.is_running():
@@ -209,8 +237,8 @@ def send_now(event: dict[str, Any], *, group: str | None = None, audience: str =
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception:  # the change is committed; a dead layer must not turn it into an error
-        metrics.EVENTS_FAILED.labels(event["type"]).inc()
-        logger.exception("broadcast of %s to %s failed", event["type"], group)
+        metrics.EVENTS_FAILED.labels(event_type).inc()
+        logger.exception("broadcast of %s to %s failed", event_type, group)
 
 
 def layer_message(event: dict[str, Any], *, group: str | None = None, audience: str = ALL, to=None) -> dict[str, Any]:
@@ -230,7 +258,7 @@ def layer_message(event: dict[str, Any], *, group: str | None = None, audience: 
     return {
         "type": event["type"],
         "event": event,
-        "text": None if event["type"] in CONTROL_TYPES else json.dumps(event),
+        "text": json.dumps(event),
         "audience": audience,
         "group": group or default_group(event["type"]),
         "topic": topic,
@@ -318,9 +346,9 @@ def _emit_leaderboard() -> None:
 
     audience = _leaderboard_audience()
     send_now(envelope("leaderboard", {"entries": leaderboard_top()}), audience=audience)
-    # Every team's rank in one message; each team's connection sends its own, when it changed,
-    # so a team page shows its rank after a price change without asking (overlay.consumers).
-    send_now(envelope("ranks", team_ranks()), audience=audience)
+    # Every team's rank, in one message: each team's connections get a `rank` event when theirs
+    # changed, so a team page shows its rank after a price change without asking.
+    send_each("rank", {user_id: {"rank": rank} for user_id, rank in team_ranks().items()}, audience=audience)
 
 
 def _leaderboard_audience() -> str:

@@ -19,7 +19,7 @@ from typing import Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from overlay.events import unbatched
+from overlay.events import EACH, unbatched, unpack_each
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +145,9 @@ class Hub:
             # unknown, so none do. Restart the scheduler with the web servers.
             logger.warning("live events: %s without a group dropped", message.get("type"))
             return
+        if message["type"] == EACH:
+            await self._deliver_each(message)
+            return
         to = message.get("to")
         members = self.members.get(message["group"]) if to is None else self.addressed.get(to)
         if not members:
@@ -165,6 +168,13 @@ class Hub:
                 # The server writes a frame to the network only when the loop gets control back:
                 # let the first sockets' frames leave while the rest are being queued.
                 await asyncio.sleep(0)
+
+    async def _deliver_each(self, message: dict) -> None:
+        """One event for each of many users: each user here is handed their own."""
+        for address in tuple(self.addressed):
+            single = unpack_each(message, address)
+            if single is not None:
+                await self._deliver(single)
 
     async def _lost(self) -> None:
         everyone = {member for members in self.members.values() for member in members}

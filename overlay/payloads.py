@@ -76,9 +76,9 @@ def leaderboard_top(limit: int = LEADERBOARD_TOP) -> list[dict[str, Any]]:
     return represent_many(LeaderboardEntrySerializer, entries)
 
 
-def team_ranks() -> dict[str, int]:
+def team_ranks() -> dict:
     """Every team's rank, by the id of its account (what a team's connection knows it by)."""
-    return {str(user_id): rank for user_id, rank in selectors.leaderboard().values_list("user_id", "rank")}
+    return dict(selectors.leaderboard().values_list("user_id", "rank"))
 
 
 def snapshot(*, include_leaderboard: bool = True) -> dict[str, Any]:

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 # A stream whose response Django dropped unsent (its client went before the first byte) never
 # runs; its listener leaves the hub after this long. A stream starts within milliseconds.
 UNSTARTED_SECONDS = 30.0
-STREAMED = frozenset(EVENT_TYPES) | {"ranks"}  # `ranks` becomes the team's own `rank` (overlay.delivery)
+STREAMED = frozenset(EVENT_TYPES)
 
 
 def _frame(event: dict) -> str:
