@@ -262,7 +262,7 @@ async def event_day_burst(cluster, event: dict, audience: str) -> dict:
 
 def scenario_eventday(quick: bool) -> None:
     teams = 100 if quick else EVENT_DAY_TEAMS
-    rounds = 1 if quick else 2
+    rounds = 1 if quick else 3
     print(
         f"\nEvent day: the bell burst ({teams} teams × 2 orders) with every team's page open (its socket, its"
         " topics), the 5 overlays and the control room; 3 price changes of a stock every team holds and a"

@@ -225,6 +225,8 @@ LIVE_HIGH_WATER_BYTES = env.int("LIVE_HIGH_WATER_BYTES", default=16_384)
 LIVE_SEND_BUFFER_BYTES = env.int("LIVE_SEND_BUFFER_BYTES", default=16_384)
 # At most one leaderboard event per this many seconds (the last change is always sent).
 LEADERBOARD_EVENT_INTERVAL = env.float("LEADERBOARD_EVENT_INTERVAL", default=1.0)
+# At most one `rank` event per team per this many seconds (the last change is always sent).
+RANK_EVENT_INTERVAL = env.float("RANK_EVENT_INTERVAL", default=2.0)
 SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 SCHEDULER_INTERVAL_SECONDS = env.float("SCHEDULER_INTERVAL_SECONDS", default=1.0)
 # The scheduler answers /metrics on this port (0: not at all), under the METRICS_* rule below.

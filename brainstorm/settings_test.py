@@ -10,9 +10,10 @@ os.environ["BRAINSTORM_IGNORE_DOTENV"] = "true"
 os.environ.setdefault("SECRET_KEY", "test-suite-only-key-not-used-anywhere-else-0123456789")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("OVERLAY_TOKEN", "test-overlay-token")
-# Leaderboard events at once, never from a timer thread that could outlive its test (the
+# Leaderboard and rank events at once, never from a timer thread that could outlive its test (the
 # coalescing itself is tested on its own Coalescer).
 os.environ.setdefault("LEADERBOARD_EVENT_INTERVAL", "0")
+os.environ.setdefault("RANK_EVENT_INTERVAL", "0")
 
 from brainstorm.settings import *  # noqa: F403
 

@@ -27,6 +27,7 @@ from typing import Any
 from django.conf import settings
 
 from brainstorm import metrics
+from overlay.events import event_data
 
 logger = logging.getLogger(__name__)
 
@@ -178,12 +179,12 @@ class Subscription:
             return None
         kind = message["type"]
         if kind == "rank":
-            rank = message["event"]["data"]["rank"]
+            rank = event_data(message)["rank"]
             if rank == self.rank:
                 return None
             self.rank = rank
         elif kind == "portfolio":
-            self.rank = message["event"]["data"].get("rank")
+            self.rank = event_data(message).get("rank")
         return message
 
     def remember_rank(self, portfolio: dict[str, Any] | None) -> None:

@@ -242,8 +242,8 @@ def _send(message: dict, event_type: str) -> None:
 
 
 def layer_message(event: dict[str, Any], *, group: str | None = None, audience: str = ALL, to=None) -> dict[str, Any]:
-    """An event as the channel layer carries it. The wire text made once here, not once per
-    socket: a price change goes to every screen. The group too: each server process reads all its
+    """An event as the channel layer carries it: its wire text, made once here, not once per
+    socket (a price change goes to every screen). The group too: each server process reads all its
     groups' events on one channel (overlay.hub). And how it is delivered, worked out once: its
     `topic`, and its `fold` key (overlay.delivery: a newer event with the same key replaces one
     still waiting for a slow connection), None for events that are never replaced. `to`: the user
@@ -255,9 +255,8 @@ def layer_message(event: dict[str, Any], *, group: str | None = None, audience: 
         fold = event["type"]
     elif kind is not None and kind.fold is not None and kind.fold in event["data"]:
         fold = f"{event['type']}:{event['data'][kind.fold]}"
-    return {
+    message = {
         "type": event["type"],
-        "event": event,
         "text": json.dumps(event),
         "audience": audience,
         "group": group or default_group(event["type"]),
@@ -265,6 +264,15 @@ def layer_message(event: dict[str, Any], *, group: str | None = None, audience: 
         "fold": fold,
         "to": address_of(to) if to is not None else None,
     }
+    if event["type"] in CONTROL_TYPES:
+        message["event"] = event  # read by the connections, never written to a client
+    return message
+
+
+def event_data(message: dict) -> dict:
+    """The `data` of the event a layer message carries (its text, read: the message carries the
+    event once, as the text written to every screen; each process reads every message)."""
+    return message["event"]["data"] if "event" in message else json.loads(message["text"])["data"]
 
 
 def default_group(event_type: str) -> str:
@@ -342,13 +350,18 @@ class Coalescer:
 
 
 def _emit_leaderboard() -> None:
-    from overlay.payloads import leaderboard_top, team_ranks
+    from overlay.payloads import leaderboard_top
 
-    audience = _leaderboard_audience()
-    send_now(envelope("leaderboard", {"entries": leaderboard_top()}), audience=audience)
+    send_now(envelope("leaderboard", {"entries": leaderboard_top()}), audience=_leaderboard_audience())
+
+
+def _emit_ranks() -> None:
+    from overlay.payloads import team_ranks
+
     # Every team's rank, in one message: each team's connections get a `rank` event when theirs
     # changed, so a team page shows its rank after a price change without asking.
-    send_each("rank", {user_id: {"rank": rank} for user_id, rank in team_ranks().items()}, audience=audience)
+    ranks = {user_id: {"rank": rank} for user_id, rank in team_ranks().items()}
+    send_each("rank", ranks, audience=_leaderboard_audience())
 
 
 def _leaderboard_audience() -> str:
@@ -358,11 +371,15 @@ def _leaderboard_audience() -> str:
 
 
 leaderboard_events = Coalescer(_emit_leaderboard, interval=settings.LEADERBOARD_EVENT_INTERVAL)
+# In a burst nearly every team's rank moves every second: one small frame per team each time.
+rank_events = Coalescer(_emit_ranks, interval=settings.RANK_EVENT_INTERVAL)
 
 
 def leaderboard_changed() -> None:
-    """Values changed: a `leaderboard` event follows the commit, at most one a second."""
+    """Values changed: a `leaderboard` event follows the commit, at most one a second, and each
+    team's `rank`, at most one every RANK_EVENT_INTERVAL."""
     transaction.on_commit(leaderboard_events.request, robust=True)
+    transaction.on_commit(rank_events.request, robust=True)
 
 
 def sessions_ended(user_id, *, ended: str | None = None, keep: str | None = None) -> None:

@@ -227,7 +227,7 @@ async def _stream(listener: Listener, snapshot: dict) -> AsyncIterator[str]:
                 continue
             if message is None:
                 return  # ended: the client reconnects for a fresh snapshot, if it may
-            yield f"data: {message['text']}\n\n" if message.get("text") else _frame(message["event"])
+            yield f"data: {message['text']}\n\n"
     finally:
         metrics.LIVE_CONNECTIONS.labels("sse").dec()
         # The client went away (Django cancels the stream), the stream ended, or the server stops.

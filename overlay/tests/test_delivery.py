@@ -6,6 +6,7 @@ in test_slow_reader_postgres.py.
 """
 
 import asyncio
+import json
 
 import pytest
 from channels.layers import get_channel_layer
@@ -34,7 +35,7 @@ def bell(action: str) -> dict:
 def shown(messages: list[dict]) -> list[tuple]:
     out = []
     for message in messages:
-        data = message["event"]["data"] if "event" in message else message["data"]
+        data = json.loads(message["text"])["data"] if "text" in message else message["data"]
         out.append((message["type"], data.get("ticker") or data.get("title") or data.get("action"), data.get("price")))
     return out
 
@@ -71,7 +72,7 @@ def test_a_newer_leaderboard_replaces_the_waiting_one():
     for n in range(3):
         box.put(layer_message(envelope("leaderboard", {"entries": [n]})))
     assert len(box) == 1
-    assert box.take()["event"]["data"]["entries"] == [2]
+    assert json.loads(box.take()["text"])["data"]["entries"] == [2]
 
 
 def test_the_mailbox_says_when_more_than_its_capacity_waits():
@@ -84,7 +85,7 @@ def test_without_folding_every_price_waits_its_turn():
     box = Mailbox(capacity=100)
     for value in ("1.00", "2.00"):
         box.put(price("ACME", value), fold=False)
-    assert [box.take()["event"]["data"]["price"] for _ in range(2)] == ["1.00", "2.00"]
+    assert [json.loads(box.take()["text"])["data"]["price"] for _ in range(2)] == ["1.00", "2.00"]
 
 
 # One WebSocket's outlet
@@ -199,7 +200,7 @@ def test_a_slow_socket_gets_the_latest_prices_and_every_bell_and_news_while_a_fa
         sent.insert(12, bell("end_day"))
         sent += [price("BOLT", "7.00"), price("ACME", "21.00")]
         for message in sent:
-            send_now(message["event"])
+            send_now(json.loads(message["text"]))
         fast_got = [await fast.receive_json_from(timeout=2) for _ in sent]
         quiet_while_behind = await slow.receive_nothing(timeout=0.3)
         slow_backlog["behind"] = 0
@@ -228,10 +229,10 @@ def test_a_socket_too_far_behind_is_closed_with_4408_and_the_next_one_starts_fro
         slow = await connected()
         slow_backlog["behind"] = delivery.high_water() + 1
         for n in range(5):
-            send_now(news(f"item {n}")["event"])
+            send_now(json.loads(news(f"item {n}")["text"]))
         code = await closed_with(slow)
         again = await connected()  # a fresh connection: a snapshot, then live again
-        send_now(news("after")["event"])
+        send_now(json.loads(news("after")["text"]))
         after = await again.receive_json_from(timeout=2)
         await again.disconnect()
         return code, after
@@ -249,7 +250,7 @@ def test_a_slow_sse_stream_gets_the_latest_prices_and_every_news_item(slow_backl
         assert (await sse_data(stream))["type"] == "snapshot"
         slow_backlog["behind"] = delivery.high_water() + 1
         for message in [price("ACME", "1.00"), news("one"), price("ACME", "2.00"), price("ACME", "3.00")]:
-            send_now(message["event"])
+            send_now(json.loads(message["text"]))
         await asyncio.sleep(0.3)
         slow_backlog["behind"] = 0
         got = [await sse_data(stream) for _ in range(2)]
@@ -260,8 +261,6 @@ def test_a_slow_sse_stream_gets_the_latest_prices_and_every_news_item(slow_backl
 
 
 async def sse_data(stream) -> dict:
-    import json
-
     while True:
         chunk = await anext(stream)
         chunk = chunk.decode() if isinstance(chunk, bytes) else chunk
