@@ -5,6 +5,7 @@ The events come from this process through Redis, as the scheduler's do: PostgreS
 """
 
 import asyncio
+import http.client
 import json
 import socket
 import time
@@ -137,3 +138,50 @@ def test_a_screen_too_far_behind_is_closed_with_4408_and_comes_back_to_a_snapsho
     assert code == 4408
     assert 0 < len(got) < n  # what the network held reached it; the rest waits in no buffer
     assert first["type"] == "snapshot" and first["data"]["news"] == []
+
+
+def test_a_stalled_event_stream_gets_the_latest_prices_and_every_headline():
+    with daphne_server(METRICS_TOKEN=METRICS_TOKEN) as address:
+        host, port = address.split(":")
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect((host, int(port)))
+        stream = http.client.HTTPConnection(host, int(port), timeout=10)
+        stream.sock = raw  # the stream's socket, with a small receive buffer, read only later
+        stream.request("GET", f"/api/obs/events?token={TOKEN}&topics=market,news")
+        answer = stream.getresponse()
+        assert answer.status == 200
+        assert json.loads(next_data(answer))["type"] == "snapshot"
+
+        sent = []
+        for n in range(1, 1501):
+            sent.append(price(("ACME", "BOLT", "CORE")[n % 3], n))
+            if n % 150 == 0:
+                sent.append(news(n // 150))
+        for event in sent:
+            send_now(event)
+        time.sleep(1.0)
+        got = []
+        raw.settimeout(2.0)
+        try:
+            while True:
+                got.append(json.loads(next_data(answer)))
+        except TimeoutError:
+            pass
+        stream.close()
+
+    assert [e["data"]["title"] for e in got if e["type"] == "news"] == [f"Headline {n}" for n in range(1, 11)]
+    prices = [e for e in got if e["type"] == "price"]
+    assert len(prices) < len(sent) / 2
+    last = {}
+    for event in prices:
+        last[event["data"]["ticker"]] = event["data"]["price"]
+    assert last == {"ACME": "1500.00", "CORE": "1499.00", "BOLT": "1498.00"}
+
+
+def next_data(answer) -> str:
+    """The next `data:` line of an event stream (heartbeats and blank lines skipped)."""
+    while True:
+        line = answer.readline().decode()
+        if line.startswith("data: "):
+            return line.removeprefix("data: ").strip()
