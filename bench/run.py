@@ -292,12 +292,13 @@ def scenario_eventday(quick: bool) -> None:
     base_cpu = statistics.median(run["cpu_per_trade"] for run in quiet)
     row("event day", "server processor per trade", f"{cpu:.2f} ms", f"{base_cpu:.2f} ms")
     last, last_quiet = full[-1], quiet[-1]
-    row(
-        "event day",
-        "trade p50 / p99",
-        f"{last['trades'].ms(50):.0f} / {last['trades'].ms(99):.0f} ms",
-        f"{last_quiet['trades'].ms(50):.0f} / {last_quiet['trades'].ms(99):.0f} ms",
-    )
+
+    def latency(runs_of: list[dict]) -> str:
+        p50 = statistics.median(run["trades"].ms(50) for run in runs_of)
+        p99 = statistics.median(run["trades"].ms(99) for run in runs_of)
+        return f"{p50:.0f} / {p99:.0f} ms"
+
+    row("event day", "trade p50 / p99 (medians)", latency(full), latency(quiet))
     price_delays, news_delays, lost, stray, closed, during = [], [], 0, 0, 0, True
     for run in full + runs["pages"]:
         screens, director = run["screens"], run["director"]
