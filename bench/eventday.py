@@ -232,5 +232,6 @@ def summary(values: list[float]) -> str:
     return f"{percentile(values, 50) * 1000:.0f} / {percentile(values, 99) * 1000:.0f} / {max(values) * 1000:.0f} ms"
 
 
-def environment_ok() -> bool:
+def browsers_wanted() -> bool:
+    """Real pages too, unless Chromium is missing or BENCH_NO_BROWSERS=1 says not to."""
     return os.environ.get("BENCH_NO_BROWSERS") != "1" and Browsers.available()

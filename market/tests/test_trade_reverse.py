@@ -242,10 +242,11 @@ def test_a_reversal_sends_the_team_its_portfolio_and_a_leaderboard_after_commit(
         services.trade_reverse(trade=bought, by=admin_user, reason="Duplicate order")
         assert sent == []  # nothing before the commit
 
-    portfolio = [(e["data"], where["group"]) for e, where in sent if e["type"] == "portfolio"]
-    assert [(data["cash"], data["holdings"], group) for data, group in portfolio] == [
-        ("100000.00", [], f"user.{team.user_id}")
-    ]
+    portfolio = [(e["data"], where["to"]) for e, where in sent if e["type"] == "portfolio"]
+    assert [(data["cash"], data["holdings"], to) for data, to in portfolio] == [("100000.00", [], team.user_id)]
+    # With it, the trade now marked reversed: the team's history page shows it without asking.
+    assert portfolio[0][0]["transaction"]["id"] == str(bought.pk)
+    assert portfolio[0][0]["transaction"]["reversed_at"] is not None
     assert [e["type"] for e, _ in sent if e["type"] == "leaderboard"] == ["leaderboard"]
     assert "trade" not in [e["type"] for e, _ in sent]
 
