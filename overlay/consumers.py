@@ -79,16 +79,21 @@ class MarketConsumer(AsyncWebsocketConsumer):
             self._abandoned()
 
     def _abandoned(self) -> None:
-        self.ended = True
+        self._end()
         self._uncount()
-        if self.outlet is not None:
-            self.outlet.close()
         if self.joined is not None:
             live, self.joined = self.joined, None
             live.forget(self, self.live_groups)
         if self.present_as is not None:
             user_id, self.present_as = self.present_as, None
             in_background(presence.socket_closed(user_id))
+
+    def _end(self) -> None:
+        """Nothing more is written to this socket: an event on its way is not sent, and what waits
+        for a slow client is dropped (disconnect() still leaves the groups)."""
+        self.ended = True
+        if self.outlet is not None:
+            self.outlet.close()
 
     def _uncount(self) -> None:
         if self.counted:
@@ -131,7 +136,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
             await live.join(self, self.live_groups)
             self.joined = live
         if viewer.kind == OVERLAY and not await self._token_still_current():
-            self.ended = True  # disconnect() still leaves the groups
+            self._end()
             await self.close(code=UNAUTHENTICATED)
             return
         if viewer.kind == PARTICIPANT:  # organisers and overlays are not teams online
@@ -174,10 +179,8 @@ class MarketConsumer(AsyncWebsocketConsumer):
         return payloads.snapshot_for(self.viewer, self.topics)
 
     async def disconnect(self, code: int) -> None:
-        self.ended = True  # an event already on its way to this socket is not sent
+        self._end()  # an event already on its way to this socket is not sent
         self._uncount()
-        if self.outlet is not None:
-            self.outlet.close()
         if self.present_as is not None:
             user_id, self.present_as = self.present_as, None
             await presence.socket_closed(user_id)
@@ -235,13 +238,13 @@ class MarketConsumer(AsyncWebsocketConsumer):
         # The channel layer failed: events may be missing here. The client reconnects and starts
         # again from a fresh snapshot rather than show a market that stopped moving.
         if not self.ended:
-            self.ended = True
+            self._end()
             await self.close(code=LAYER_FAILED)
 
     async def _too_slow(self) -> None:
         # Too far behind to catch up (overlay.delivery): the client reconnects to a fresh snapshot.
         if not self.ended:
-            self.ended = True
+            self._end()
             await self.close(code=TOO_SLOW)
 
     async def _handle(self, message: dict) -> None:
@@ -282,13 +285,13 @@ class MarketConsumer(AsyncWebsocketConsumer):
         key = getattr(session, "session_key", None)
         signed_in = self.viewer is not None and self.viewer.user is not None
         if signed_in and connection_ends(message["event"]["data"], session_key=key, by_token=False):
-            self.ended = True  # nothing more is sent; disconnect() still leaves the groups
+            self._end()
             await self.close(code=UNAUTHENTICATED)
 
     async def overlay_token_rotated(self, message: dict) -> None:
         # The URL of this overlay carries the old token: it stops at once, teams and organisers stay.
         if self.viewer is not None and self.viewer.kind == OVERLAY and not self.ended:
-            self.ended = True
+            self._end()
             await self.close(code=UNAUTHENTICATED)
 
     async def _forward(self, message: dict) -> None:
@@ -307,7 +310,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
         except Disconnected:
             # The socket is closing (the client's close is on its way to disconnect()): the
             # server refuses further frames. Nothing more is sent to it.
-            self.ended = True
+            self._end()
 
     async def _error(self, code: str, message: str) -> None:
         await self._send({"type": "error", "data": {"code": code, "message": message}})

@@ -97,6 +97,10 @@ def server_backlog(send: Callable | None) -> Callable[[], int]:
         logger.debug("live events: the send buffer of a connection could not be set", exc_info=True)
 
     def backlog() -> int:
+        # What the transport holds: what the operating system refused at its last write, and what
+        # it was handed since (written at the loop's next turn, if the socket takes it). The hub
+        # lets the loop turn between the events of a batch, so a client that keeps up is not
+        # taken for a slow one by a batch written in one go.
         return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
     return backlog

@@ -27,8 +27,11 @@ from brainstorm import metrics
 
 logger = logging.getLogger(__name__)
 
-MARKET_GROUP = "market"  # every connection: overlays, teams, organisers
-TRADES_GROUP = "trades"  # the public tape: only connections subscribed to `trades` (SPEC §5)
+# Named anew with this release: its market group carries teams' own events (addressed `to` them),
+# which a server process of an earlier release would hand to every screen. Old and new processes
+# hear none of each other's events while both run (docs/deploy.md: upgrade them together).
+MARKET_GROUP = "live.market"  # every connection: overlays, teams, organisers
+TRADES_GROUP = "live.trades"  # the public tape: only connections subscribed to `trades` (SPEC §5)
 
 # SPEC §5 topics: a connection receives the events of the topics it asked for (`?topics=`).
 TOPICS = ("market", "news", "leaderboard", "scene", "trades", "own")

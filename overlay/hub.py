@@ -136,8 +136,13 @@ class Hub:
                 # The loop is stopping and cancelled this task during the receive, but the Redis
                 # client swallowed the cancellation: end here, or the loop would wait for ever.
                 raise asyncio.CancelledError
-            for event in unbatched(message):
+            events = unbatched(message)
+            for event in events:
                 await self._deliver(event)
+                if len(events) > 1:
+                    # Each event's frames leave before the next is written: what a connection's
+                    # transport still holds then is what its client has not taken (overlay.delivery).
+                    await asyncio.sleep(0)
 
     async def _deliver(self, message: dict) -> None:
         if "group" not in message:

@@ -127,11 +127,10 @@ class Listener:
             return
         if kind not in STREAMED:
             return
-        deliverable = self.subscription.deliverable(message)
-        if deliverable is None:
-            return
-        # Folded only while the client is behind: a stream that keeps up gets every price.
-        if not self.mailbox.put(deliverable, fold=self.backlog() > high_water()):
+        # Folded only while the client is behind: a stream that keeps up gets every price. What
+        # the subscription lets through is decided as each is written (next): after the
+        # snapshot, whose rank it then knows.
+        if not self.mailbox.put(message, fold=self.backlog() > high_water()):
             metrics.LIVE_TOO_SLOW.labels("sse").inc()
             logger.warning("live events: an SSE stream fell %s events behind and ends", len(self.mailbox))
             self.end()
@@ -149,7 +148,9 @@ class Listener:
                 elif self.backlog() > high_water() and not self.ended:
                     await asyncio.sleep(POLL_SECONDS)  # the client is behind: let the mailbox fold
                 else:
-                    return self.mailbox.take()
+                    deliverable = self.subscription.deliverable(self.mailbox.take())
+                    if deliverable is not None:
+                        return deliverable
         return None
 
     async def hub_lost(self) -> None:

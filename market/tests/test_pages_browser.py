@@ -433,3 +433,33 @@ def test_the_history_page_shows_a_trade_made_elsewhere_without_asking(page, serv
     assert first.locator("td").nth(4).inner_text() == "4"
     assert first.locator("td").nth(6).inner_text() == "14.00"
     assert requests == []
+
+
+def test_the_leaderboard_page_keeps_every_team_when_one_leaves_the_top_ten(page, server, market, make_team):
+    from market.services import trade_execute
+
+    api(server, market, "POST", "/api/admin/market/open")
+    teams = [make_team(f"Team {n:02d}") for n in range(1, 13)]
+    sign_up(page, server)  # "Rocket Squad": first by name among equals, then Team 01 … Team 12
+    page.goto(url(server, "/leaderboard/"))
+    live(page)
+    names = (
+        "() => [...document.querySelectorAll('[data-role=leaderboard-rows] tr[data-rank]')].map(r => r.dataset.team)"
+    )
+    assert len(page.evaluate(names)) == 13
+
+    # Team 12 buys ACME and ACME triples: Team 12 leads, and Team 09 falls out of the top ten.
+    trade_execute(participant=teams[11], company=Company.objects.get(ticker="ACME"), side="buy", quantity=1000)
+    acme = Company.objects.get(ticker="ACME")
+    api(server, market, "PATCH", f"/api/admin/companies/{acme.pk}", {"current_price": "30.00"})
+    page.wait_for_function(
+        "() => document.querySelector('[data-role=leaderboard-rows] tr td:nth-child(2)').textContent === 'Team 12'",
+        timeout=6000,
+    )
+    shown = page.evaluate(names)
+    assert sorted(shown) == sorted(["Rocket Squad", *(f"Team {n:02d}" for n in range(1, 13))])  # each once
+    assert shown[:10] == ["Team 12", "Rocket Squad", *(f"Team {n:02d}" for n in range(1, 9))]
+    assert shown[10:] == ["Team 09", "Team 10", "Team 11"]
+    fallen = page.locator('[data-role=leaderboard-rows] tr[data-team="Team 09"] td').first
+    assert fallen.inner_text() == "—"  # its place at load (10) no longer holds; its place now is unknown
+    assert "below" in page.locator("[data-role=leaderboard-rows] tr.divider").inner_text().lower()

@@ -344,4 +344,4 @@ def test_in_a_stream_sends_are_spaced_and_gather_what_came_meanwhile_and_a_lone_
     assert [size for _, size in sends[:2]] == [2, 10]
     assert sends[1][0] - sends[0][0] >= 0.19
     # After a quiet moment a lone event goes at once.
-    assert len(sends) == 3 and sends[2][1] == 1 and sends[2][0] - lone < 0.05
+    assert len(sends) == 3 and sends[2][1] == 1 and sends[2][0] - lone < 0.15  # not the 0.2 s linger

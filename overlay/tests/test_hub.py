@@ -42,14 +42,15 @@ def test_a_server_process_joins_each_group_once_whatever_the_number_of_its_socke
         prices = [(await next_event(ws, "price"))["data"]["price"] for ws in [*overlays, player]]
         for ws in [*overlays, player]:
             await ws.disconnect()
-        return before, joined, prices, await sizes(), current_hub().members
+        return before, joined, prices, await sizes(), current_hub().members, current_hub().addressed
 
-    before, joined, prices, left, members = run(scenario)
+    before, joined, prices, left, members, addressed = run(scenario)
     # One channel, the process's, in each group: not one per socket.
     assert (joined[0] - before[0], joined[1] - before[1]) == (1, 1)
     assert prices == ["12.50"] * 4
     assert left == before  # the last socket out takes the process out of the groups
     assert members == {}
+    assert addressed == {}  # nor is the team's own address kept
 
 
 def test_a_change_made_while_the_snapshot_is_read_arrives_after_the_snapshot(monkeypatch, company):

@@ -239,9 +239,11 @@ def test_a_stream_whose_response_is_never_sent_leaves_the_hub(monkeypatch):
         await asyncio.sleep(0.3)
         return response.status_code, joined, current_hub().members
 
+    from overlay.events import MARKET_GROUP
+
     status, joined, members = run(scenario)
     assert status == 200
-    assert len(joined["market"]) == 1  # it had joined
+    assert len(joined[MARKET_GROUP]) == 1  # it had joined
     assert members == {}  # and left unstarted
 
 

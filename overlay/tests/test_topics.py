@@ -266,3 +266,27 @@ async def sse_event(stream) -> dict:
         chunk = chunk.decode() if isinstance(chunk, bytes) else chunk
         if chunk.startswith("data: "):
             return json.loads(chunk.removeprefix("data: "))
+
+
+def test_each_team_hears_only_its_own_rank_from_the_one_message_that_carries_them_all(
+    team, other_team, make_team, company
+):
+    third = make_team("Third Wave")
+    services.market_open(by=None)
+    services.trade_execute(participant=team, company=company, side="buy", quantity=10)
+    headers = {name: session_headers(who.user) for name, who in (("bulls", team), ("bears", other_team))}
+
+    async def scenario():
+        bulls, _ = await open_with_snapshot("/api/ws?topics=own", headers["bulls"])
+        bears, _ = await open_with_snapshot("/api/ws?topics=own", headers["bears"])
+        # ACME falls: Bull Riders (holding it) drop from first to third, the others move up.
+        await committed(lambda: services.price_set(company=company, price=Decimal("9.00"), by=None))
+        got = {"bulls": await drain(bulls, 0.6), "bears": await drain(bears, 0.6)}
+        for ws in (bulls, bears):
+            await ws.disconnect()
+        return got
+
+    got = run(scenario)
+    ranks = {name: [e["data"]["rank"] for e in events if e["type"] == "rank"] for name, events in got.items()}
+    assert ranks == {"bulls": [3], "bears": [1]}
+    assert third.display_name == "Third Wave"  # ranked second, on no socket here

@@ -269,6 +269,7 @@ function showTrade(trade) {
     drawn.replaceWith(tradeRow(trade));
     return;
   }
+  if (trade.reversed_at) return; // an older trade reversed, not on this page: nothing new to show
   rows.querySelector("tr.empty")?.remove();
   rows.prepend(tradeRow(trade));
   while (rows.children.length > HISTORY_PAGE) rows.lastElementChild.remove();
@@ -309,16 +310,25 @@ function leaderboardRow(entry, own) {
   return row;
 }
 
+// The rows the page was drawn with, kept: a team that leaves the live top ten goes back among them.
+let loadedRows = null;
+
 function renderLeaderboard(entries) {
   const table = role("leaderboard");
   if (!entries.length || !onFirstPage(table)) return;
   const rows = role("leaderboard-rows");
+  loadedRows ??= [...rows.querySelectorAll("tr[data-rank]")];
   const own = role("team-name")?.textContent;
   const live = entries.map((entry) => leaderboardRow(entry, own));
   const named = new Set(entries.map((entry) => entry.display_name));
-  const below = [...rows.querySelectorAll("tr[data-rank]:not([data-live])")].filter(
-    (row) => Number(row.dataset.rank) > entries.length && !named.has(row.dataset.team),
-  );
+  const below = loadedRows.filter((row) => !named.has(row.dataset.team));
+  for (const row of below) {
+    // Drawn in the top ten and out of it now: its place then says nothing; its place now is unknown.
+    const place = row.firstElementChild;
+    const stale = Number(row.dataset.rank) <= entries.length;
+    place.textContent = stale ? "—" : row.dataset.rank;
+    place.title = stale ? `Place ${row.dataset.rank} when the page was loaded` : "";
+  }
   const divider = cell("tr", undefined, "divider");
   const note = cell("td", `Above: the top ${entries.length}, live. Below: the places when this page was loaded; reload for the latest.`);
   note.colSpan = 6;

@@ -105,13 +105,19 @@ function tradeRow(trade) {
   return row;
 }
 
+// Newest first: a trade goes where its time puts it (the snapshot's may be older than the rows),
+// and not at all when the list is full of newer ones.
 function showTrade(trade) {
   const filter = (tape.dataset.teamFilter || "").toLowerCase();
   if (filter && !trade.team.toLowerCase().includes(filter)) return; // the list is narrowed to a team
   if (tape.querySelector(`tr[data-trade="${CSS.escape(trade.id)}"]`)) return;
   tape.querySelector("tr.empty")?.remove();
-  tape.prepend(tradeRow(trade));
+  const at = Date.parse(trade.created_at);
+  const rows = [...tape.querySelectorAll("tr[data-trade]")];
+  const after = rows.find((row) => Date.parse(row.querySelector("time").dateTime) < at);
   const limit = Number(tape.dataset.limit) || 25;
+  if (!after && rows.length >= limit) return;
+  tape.insertBefore(tradeRow(trade), after || null);
   while (tape.children.length > limit) tape.lastElementChild.remove();
 }
 
