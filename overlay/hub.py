@@ -118,7 +118,7 @@ class Hub:
         task = asyncio.current_task()
         while True:
             try:
-                message = await self.layer.receive(channel)
+                message = await self._receive(channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -143,6 +143,20 @@ class Hub:
                     # Each event's frames leave before the next is written: what a connection's
                     # transport still holds then is what its client has not taken (overlay.delivery).
                     await asyncio.sleep(0)
+
+    async def _receive(self, channel: str) -> dict:
+        """The layer's next message. When the loop stops and cancels the reader, the read ends too:
+        Redis' client may swallow a cancellation, and channels-redis then waits for the next
+        message for ever (a loop that never finished stopping: seen in tests), so it is cancelled
+        until it has ended."""
+        receiving = asyncio.ensure_future(self.layer.receive(channel))
+        try:
+            return await asyncio.shield(receiving)
+        except asyncio.CancelledError:
+            while not receiving.done():
+                receiving.cancel()
+                await asyncio.wait({receiving}, timeout=0.1)
+            raise
 
     async def _deliver(self, message: dict) -> None:
         if "group" not in message:
