@@ -9,7 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
-from brainstorm.logs import JsonLogFormatter, RequestContextFilter
+from common.logs import JsonLogFormatter, RequestContextFilter
 from market.models import Participant
 from market.services import participant_create
 
@@ -35,7 +35,7 @@ def _redis_cache_pools_closed():
     # With REDIS_URL the cache is Redis: its connection pools (opened in whatever thread a socket's
     # presence update ran) are closed at the end, not left for the garbage collector to warn about.
     yield
-    from brainstorm.cache import _clients  # one client per process, whichever context opened it
+    from common.cache import _clients  # one client per process, whichever context opened it
 
     for client in _clients.values():
         for pool in client._pools.values():

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from accounts.models import Role, User
 from accounts.services import user_sign_out_everywhere
-from brainstorm.read_cache import reads_changed
+from common.read_cache import reads_changed
 from market.services import audit
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
 from accounts.models import Role
-from brainstorm.views import forbidden
+from common.views import forbidden
 from market.models import Participant
 
 

@@ -3,7 +3,7 @@ from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, User
-from brainstorm.problems import DomainError
+from common.problems import DomainError
 from market.models import EventSettings, Participant
 from market.services import participant_create
 from overlay.events import sessions_ended

@@ -10,7 +10,7 @@ Only failures count, and only per (e-mail, address): hundreds of teams behind on
 sign in freely as long as they type their passwords right, and no team can lock the venue out.
 The slow-down's counter lives in the cache (shared by every server process when it is Redis).
 
-Both see the client's address as brainstorm.network works it out (X-Forwarded-For only from
+Both see the client's address as common.network works it out (X-Forwarded-For only from
 TRUSTED_PROXIES).
 """
 
@@ -78,7 +78,7 @@ def axes_lockout(request, original_response, credentials):
     """A locked-out sign-in: 429 with the wait, as a problem for the API and on the sign-in page."""
     wait = settings.SIGNIN_LOCKOUT_SECONDS
     if request.path.startswith("/api/"):
-        from brainstorm.problems import problem_response
+        from common.problems import problem_response
 
         response = problem_response(
             request,

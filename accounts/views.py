@@ -14,7 +14,7 @@ from accounts.decorators import team_required
 from accounts.forms import PasswordForm, SigninForm, SignupForm, TeamForm
 from accounts.services import AlreadyRegistered, signup_is_open, user_signup
 from accounts.throttles import SIGNIN_NOTICE, SigninGuard
-from brainstorm.problems import InvalidInput
+from common.problems import InvalidInput
 from market.services import participant_rename
 from overlay.events import sessions_ended
 

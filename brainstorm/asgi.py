@@ -18,7 +18,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
-from brainstorm.network import NetworkGuard  # noqa: E402
+from common.network import NetworkGuard  # noqa: E402
 from overlay.delivery import KeepServerSend  # noqa: E402
 from overlay.routing import websocket_urlpatterns  # noqa: E402
 

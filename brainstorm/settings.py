@@ -13,7 +13,7 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from brainstorm.error_tracking import error_tracking_init
+from common.error_tracking import error_tracking_init
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -74,7 +74,7 @@ def _seb_keys(name: str) -> list[str]:
     return keys
 
 
-# Safe Exam Browser lock (brainstorm.middleware.SafeExamBrowserMiddleware): with either list set,
+# Safe Exam Browser lock (common.middleware.SafeExamBrowserMiddleware): with either list set,
 # team pages and the API answer only SEB started with one of these keys. Empty: no lock.
 SEB_BROWSER_EXAM_KEYS = _seb_keys("SEB_BROWSER_EXAM_KEYS")
 SEB_CONFIG_KEYS = _seb_keys("SEB_CONFIG_KEYS")
@@ -105,25 +105,25 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: the request id (X-Request-ID), then on the way out the request's log line and
     # metrics, whatever answered (a refusal below, an error page).
-    "brainstorm.logs.RequestLogMiddleware",
+    "common.logs.RequestLogMiddleware",
     # First: the client's address (X-Forwarded-For, and X-Forwarded-Proto, only from
     # TRUSTED_PROXIES), before anything asks whether the request is HTTPS or who sent it.
-    "brainstorm.network.ClientAddressMiddleware",
+    "common.network.ClientAddressMiddleware",
     # /metrics for the monitoring, answered here: it scrapes each server by its address (no host
     # name to check, no HTTPS inside the network) and from outside the venue's allow-list.
-    "brainstorm.metrics.MetricsMiddleware",
+    "common.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Near the top, so every answer gets the policy, the refusals below included.
-    "brainstorm.middleware.ContentSecurityPolicyMiddleware",
+    "common.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # The venue's ranges (static files above stay public: they hold nothing of the event).
-    "brainstorm.network.AllowListMiddleware",
-    "brainstorm.middleware.RejectNulMiddleware",
+    "common.network.AllowListMiddleware",
+    "common.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "brainstorm.middleware.SafeExamBrowserMiddleware",
+    "common.middleware.SafeExamBrowserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a sign-in that axes locked out into our 429 (accounts.throttles.axes_lockout).
@@ -278,9 +278,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["brainstorm.parsers.DecimalJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.DecimalJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "brainstorm.problems.exception_handler",
+    "EXCEPTION_HANDLER": "common.problems.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {
@@ -340,7 +340,7 @@ CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=5.0)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "brainstorm.cache.RedisCache",
+            "BACKEND": "common.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": CACHE_SOCKET_TIMEOUT, "socket_timeout": CACHE_SOCKET_TIMEOUT},
         }
@@ -349,7 +349,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # The hot public reads (companies, news, leaderboard, market) from the cache, renewed by every change
-# (brainstorm.read_cache). Only a shared cache hears the scheduler's changes: on with REDIS_URL.
+# (common.read_cache). Only a shared cache hears the scheduler's changes: on with REDIS_URL.
 READ_CACHE = env.bool("READ_CACHE", default=bool(REDIS_URL))
 
 SESSION_COOKIE_HTTPONLY = True
@@ -357,7 +357,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # No script of ours reads the CSRF cookie: forms carry the token, and the API docs get it in the page.
 CSRF_COOKIE_HTTPONLY = True
-CSRF_FAILURE_VIEW = "brainstorm.views.csrf_failure"
+CSRF_FAILURE_VIEW = "common.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -389,7 +389,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 
-# Logs on stdout. JSON, one object a line, in production (brainstorm.logs); plain text while
+# Logs on stdout. JSON, one object a line, in production (common.logs); plain text while
 # developing. LOG_FORMAT (json or text) overrides.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "text"):
@@ -397,9 +397,9 @@ if LOG_FORMAT not in ("json", "text"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request": {"()": "brainstorm.logs.RequestContextFilter"}},
+    "filters": {"request": {"()": "common.logs.RequestContextFilter"}},
     "formatters": {
-        "json": {"()": "brainstorm.logs.JsonLogFormatter"},
+        "json": {"()": "common.logs.JsonLogFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from brainstorm.health import HealthView
+from common.health import HealthView
 from overlay.views import overlay_page
 
 api_patterns = [
@@ -26,7 +26,7 @@ urlpatterns = [
     path("news/", include("newsroom.urls_pages")),
 ]
 
-handler400 = "brainstorm.views.bad_request"
-handler403 = "brainstorm.views.permission_denied"
-handler404 = "brainstorm.views.not_found"
-handler500 = "brainstorm.views.server_error"
+handler400 = "common.views.bad_request"
+handler403 = "common.views.permission_denied"
+handler404 = "common.views.not_found"
+handler500 = "common.views.server_error"

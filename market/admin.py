@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from import_export.admin import ExportMixin, ImportExportMixin, ImportMixin
 
 from accounts.models import Role, User
-from brainstorm.read_cache import AREAS, reads_changed
+from common.read_cache import AREAS, reads_changed
 from market.imports import ParticipantImportResource, credentials_keep, credentials_pending, credentials_take
 from market.models import (
     AuditEntry,

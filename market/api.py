@@ -18,10 +18,10 @@ from rest_framework.views import APIView
 
 from accounts.models import Role, User
 from accounts.permissions import IsAdmin, IsParticipant
-from brainstorm import metrics
-from brainstorm.problems import PROBLEM_CONTENT_TYPE, DomainError
-from brainstorm.read_cache import page_key, read_cached, reads_changed
-from brainstorm.serializers import StrictSerializer, represent
+from common import metrics
+from common.problems import PROBLEM_CONTENT_TYPE, DomainError
+from common.read_cache import page_key, read_cached, reads_changed
+from common.serializers import StrictSerializer, represent
 from market import selectors, services
 from market.errors import CompanyHasTrades, IdempotencyKeyReused, LeaderboardHidden
 from market.idempotency import MAX_KEY_LENGTH, fingerprint, idempotent_call

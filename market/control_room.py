@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST
 
-from brainstorm.problems import DomainError
+from common.problems import DomainError
 from market import selectors, services
 from market.errors import PriceChanged
 from market.models import Company, Participant, Transaction

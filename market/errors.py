@@ -1,6 +1,6 @@
 """Why the market said no. Each becomes a problem response with its `code` (SPEC §4)."""
 
-from brainstorm.problems import DomainError
+from common.problems import DomainError
 
 
 class MarketClosed(DomainError):

@@ -34,9 +34,9 @@ from import_export.results import RowResult
 
 from accounts.models import Role, User
 from accounts.services import user_sign_out_everywhere
-from brainstorm.logs import activity
-from brainstorm.problems import DomainError
-from brainstorm.read_cache import reads_changed
+from common.logs import activity
+from common.problems import DomainError
+from common.read_cache import reads_changed
 from market import sql
 from market.models import AuditEntry, CashAdjustment, EventSettings, Participant
 from market.money import money

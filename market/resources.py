@@ -30,8 +30,8 @@ from import_export.fields import Field
 from import_export.results import Result, RowResult
 
 from accounts.models import User
-from brainstorm.logs import activity
-from brainstorm.problems import DomainError
+from common.logs import activity
+from common.problems import DomainError
 from market import selectors
 from market.models import TICKER_PATTERN, Company, Participant, Transaction
 from market.services import MAX_PRICE, company_create, company_prices_lock, company_update, price_set

@@ -26,10 +26,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
-from brainstorm import metrics
-from brainstorm.logs import activity
-from brainstorm.problems import InvalidInput
-from brainstorm.read_cache import reads_changed
+from common import metrics
+from common.logs import activity
+from common.problems import InvalidInput
+from common.read_cache import reads_changed
 from market import selectors, sql
 from market.errors import (
     CompanyInactive,

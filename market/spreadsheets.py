@@ -23,7 +23,7 @@ from django.conf import settings
 from import_export.formats import base_formats
 from import_export.tmp_storages import CacheStorage
 
-from brainstorm.problems import DomainError
+from common.problems import DomainError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -18,8 +18,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.throttling import UserRateThrottle
 
-from brainstorm import metrics
-from brainstorm.cache import RedisCache
+from common import metrics
+from common.cache import RedisCache
 
 logger = logging.getLogger(__name__)
 

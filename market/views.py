@@ -16,8 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.exceptions import ValidationError
 
 from accounts.decorators import team_required
-from brainstorm import metrics
-from brainstorm.problems import DomainError
+from common import metrics
+from common.problems import DomainError
 from market import selectors
 from market.api import IDEMPOTENCY_KEY, trade_once
 from market.models import Company, EventSettings, Holding, TradeType, Transaction

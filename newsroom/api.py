@@ -2,7 +2,7 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 
 from accounts.permissions import IsAdmin, IsParticipantOrAdmin
-from brainstorm.read_cache import page_key, read_cached
+from common.read_cache import page_key, read_cached
 from newsroom.models import News
 from newsroom.selectors import feed_seconds
 from newsroom.serializers import AdminNewsSerializer, NewsSerializer

@@ -1,6 +1,6 @@
 from django.utils import timezone
 
-from brainstorm.read_cache import ENTRY_SECONDS
+from common.read_cache import ENTRY_SECONDS
 from newsroom.models import News
 
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from brainstorm.serializers import StrictSerializer
+from common.serializers import StrictSerializer
 from newsroom.models import News
 
 

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from brainstorm.read_cache import reads_changed
+from common.read_cache import reads_changed
 from market.services import audit
 from newsroom.models import News
 from overlay import payloads

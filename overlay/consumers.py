@@ -10,8 +10,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from brainstorm import metrics
-from brainstorm.problems import DomainError
+from common import metrics
+from common.problems import DomainError
 from overlay import payloads, presence
 from overlay.delivery import SERVER_SEND, TOO_SLOW, Outlet, Subscription, server_backlog
 from overlay.events import CONTROL_TYPES, EVENT_TYPES, connection_ends, envelope, remember_server_loop
@@ -67,7 +67,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
     held: list[dict] | None = None  # events that came before the snapshot went out
     ended = False
     present_as = None  # the team's user id while this socket counts it online (overlay.presence)
-    counted = False  # in the open-connections gauge (brainstorm.metrics)
+    counted = False  # in the open-connections gauge (common.metrics)
 
     async def __call__(self, scope, receive, send) -> None:
         try:

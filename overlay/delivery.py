@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 
-from brainstorm import metrics
+from common import metrics
 from overlay.events import event_data
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from brainstorm import metrics
+from common import metrics
 
 logger = logging.getLogger(__name__)
 

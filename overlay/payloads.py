@@ -1,10 +1,10 @@
 """The `data` of each live event (SPEC §5), built from the same serializers as the HTTP API
-(each made once: brainstorm.serializers.represent)."""
+(each made once: common.serializers.represent)."""
 
 from typing import Any
 
-from brainstorm.read_cache import read_cached
-from brainstorm.serializers import represent, represent_many
+from common.read_cache import read_cached
+from common.serializers import represent, represent_many
 from market import selectors
 from market.models import Company, EventSettings, Participant, Transaction
 from market.serializers import (

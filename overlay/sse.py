@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.authentication import TokenAuthentication
-from brainstorm import metrics
-from brainstorm.problems import problem_response
+from common import metrics
+from common.problems import problem_response
 from overlay import payloads
 from overlay.delivery import POLL_SECONDS, SERVER_SEND, Mailbox, Subscription, high_water, server_backlog
 from overlay.events import EVENT_TYPES, connection_ends, envelope, remember_server_loop

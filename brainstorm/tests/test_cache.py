@@ -1,6 +1,6 @@
 """Django makes a cache object per request context; with Redis they must share one connection pool."""
 
-from brainstorm.cache import RedisCache
+from common.cache import RedisCache
 
 
 def test_cache_objects_for_one_redis_share_one_client_and_its_pools():

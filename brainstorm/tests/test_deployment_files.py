@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from prometheus_client import REGISTRY
 
-from brainstorm.metrics import SCRAPE_TIME_METRICS
+from common.metrics import SCRAPE_TIME_METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
-from brainstorm.views import forbidden, permission_denied, server_error
+from common.views import forbidden, permission_denied, server_error
 
 STYLESHEET = 'href="/static/app/app.css"'
 

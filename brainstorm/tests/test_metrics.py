@@ -17,7 +17,7 @@ from django.utils import timezone
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from brainstorm.metrics import ScrapeTimeCollector
+from common.metrics import ScrapeTimeCollector
 from brainstorm.settings import _networks
 from market.models import ScheduledPrice
 from market.scheduler import run_due
@@ -263,7 +263,7 @@ def test_the_scheduler_counts_the_events_it_sends_on_its_own_metrics_port(compan
 
 
 def test_a_metrics_port_that_cannot_be_had_leaves_the_process_running_without_it(monkeypatch):
-    from brainstorm import metrics
+    from common import metrics
 
     errors = []
     monkeypatch.setattr(metrics.logger, "error", lambda message, *args, **kwargs: errors.append(message % args))
@@ -277,7 +277,7 @@ def test_a_metrics_port_that_cannot_be_had_leaves_the_process_running_without_it
 
 
 def test_a_silent_connection_to_the_metrics_port_is_closed():
-    from brainstorm import metrics
+    from common import metrics
     from overlay.tests.servers import free_port
 
     port = free_port()

@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
 from brainstorm.asgi import application
-from brainstorm.network import client_ip
+from common.network import client_ip
 from market.tests.helpers import assert_problem
 from overlay.tests.conftest import TOKEN
 
@@ -148,7 +148,7 @@ def test_throttles_count_each_client_behind_the_proxy_on_its_own(client, setting
 
 
 def test_only_a_trusted_proxy_may_say_the_request_came_over_https(rf, settings):
-    from brainstorm.network import ClientAddressMiddleware
+    from common.network import ClientAddressMiddleware
 
     settings.TRUSTED_PROXIES = ranges("10.0.0.1")
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -166,7 +166,7 @@ def test_only_a_trusted_proxy_may_say_the_request_came_over_https(rf, settings):
 
 
 def test_from_a_proxy_that_appends_only_its_own_proto_counts(rf, settings):
-    from brainstorm.network import ClientAddressMiddleware
+    from common.network import ClientAddressMiddleware
 
     settings.TRUSTED_PROXIES = ranges("10.0.0.1")
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -13,7 +13,7 @@ from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from brainstorm import views
+from common import views
 from market import services
 from market.models import EventSettings
 from newsroom.services import news_create

@@ -14,8 +14,8 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from brainstorm import read_cache
-from brainstorm.read_cache import read_cached, reads_changed
+from common import read_cache
+from common.read_cache import read_cached, reads_changed
 from market import services
 from newsroom.services import news_create
 

@@ -10,9 +10,9 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from brainstorm.logs import RequestContextFilter, mask_email
+from common.logs import RequestContextFilter, mask_email
 from brainstorm.tests.production import run_python
-from brainstorm.views import server_error
+from common.views import server_error
 from market import services
 from market.api import MarketView
 

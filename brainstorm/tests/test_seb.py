@@ -206,7 +206,7 @@ def test_a_mistyped_key_stops_start_up_without_printing_it(name):
 
 @locked
 def test_the_obs_stream_with_its_token_needs_no_seb(rf):
-    from brainstorm.middleware import SafeExamBrowserMiddleware
+    from common.middleware import SafeExamBrowserMiddleware
 
     assert SafeExamBrowserMiddleware._required(rf.get("/api/obs/events", {"token": "any"})) is False
     assert SafeExamBrowserMiddleware._required(rf.get("/api/obs/events")) is True

@@ -12,7 +12,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, User
-from brainstorm.problems import DomainError
+from common.problems import DomainError
 from conftest import TEAM_PASSWORD
 from market import services
 from market.imports import ImportInvalid, participants_import

@@ -1,10 +1,10 @@
 """The hot paths write their answers and events with serializers made once per class
-(brainstorm.serializers.represent): what they write must be exactly what a new serializer writes."""
+(common.serializers.represent): what they write must be exactly what a new serializer writes."""
 
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from brainstorm.serializers import represent, represent_many
+from common.serializers import represent, represent_many
 from market import selectors, services
 from market.models import Company, Participant
 from market.serializers import (

@@ -149,7 +149,7 @@ def test_opening_by_hand_never_opens_a_day_that_was_skipped():
 
 
 def test_a_day_skipped_by_hand_does_not_hold_back_the_next_scheduled_day():
-    from brainstorm.metrics import scheduler_lag
+    from common.metrics import scheduler_lag
     from market.services import market_close, market_open
 
     now = timezone.now()
@@ -166,7 +166,7 @@ def test_a_day_skipped_by_hand_does_not_hold_back_the_next_scheduled_day():
 
 
 def test_a_day_left_open_past_the_next_days_open_time_holds_it_until_it_closes():
-    from brainstorm.metrics import scheduler_lag
+    from common.metrics import scheduler_lag
     from market.services import market_close, market_open
 
     now = timezone.now()

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from brainstorm.problems import InvalidInput
+from common.problems import InvalidInput
 from market import services
 from market.errors import ReversalRefused
 from market.models import AuditEntry, EventSettings, Holding, Transaction

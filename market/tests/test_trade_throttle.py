@@ -7,11 +7,11 @@ import pytest
 from django.core.cache import caches
 from django.test import RequestFactory
 
-from brainstorm.cache import RedisCache
+from common.cache import RedisCache
 from market import throttles
 from market.throttles import TradeThrottle
 
-REDIS = {"default": {"BACKEND": "brainstorm.cache.RedisCache", "LOCATION": "redis://127.0.0.1:6379/14"}}
+REDIS = {"default": {"BACKEND": "common.cache.RedisCache", "LOCATION": "redis://127.0.0.1:6379/14"}}
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_orders_go_on_when_redis_stops_answering(settings, rate, team, monkeypat
     try:
         settings.CACHES = {
             "default": {
-                "BACKEND": "brainstorm.cache.RedisCache",
+                "BACKEND": "common.cache.RedisCache",
                 "LOCATION": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
                 "OPTIONS": {"socket_connect_timeout": 0.3, "socket_timeout": 0.3},
             }

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from brainstorm.problems import DomainError
+from common.problems import DomainError
 from market.imports import credentials_workbook, participants_import
 from market.models import EventSettings
 

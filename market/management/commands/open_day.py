@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from brainstorm.problems import DomainError
+from common.problems import DomainError
 from market.services import market_open
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from brainstorm.metrics import scheduler_ticked, serve_metrics
+from common.metrics import scheduler_ticked, serve_metrics
 from market.scheduler import run_due
 
 logger = logging.getLogger("brainstorm.scheduler")

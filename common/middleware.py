@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from brainstorm.problems import problem_response
-from brainstorm.views import bad_request, forbidden
+from common.problems import problem_response
+from common.views import bad_request, forbidden
 
 
 class RejectNulMiddleware:

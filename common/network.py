@@ -8,7 +8,7 @@ chain. A client that sends its own X-Forwarded-For only adds hops to the left of
 ALLOWED_CIDR (empty: everyone) is enforced on every HTTP path (ClientAddressMiddleware and
 AllowListMiddleware), on SSE (an HTTP path) and on the WebSocket (NetworkGuard, in the Channels
 stack: a socket does not pass through Django's middleware). /api/health stays open for load
-balancers (and /metrics, answered before this check: brainstorm.metrics guards it).
+balancers (and /metrics, answered before this check: common.metrics guards it).
 """
 
 import ipaddress
@@ -18,6 +18,9 @@ from types import SimpleNamespace
 from django.conf import settings
 from ipware import get_client_ip
 from python_ipware.modern.parsers import split_proxy_chain
+
+from common.problems import problem_response
+from common.views import forbidden
 
 OPEN_PATHS = ("/api/health",)
 PEER_KEY = "BRAINSTORM_PEER_ADDR"  # the socket's own address, kept beside the client's
@@ -101,9 +104,6 @@ class AllowListMiddleware:
     def __call__(self, request):
         if request.path in OPEN_PATHS or allowed(request.META.get("REMOTE_ADDR", "")):
             return self.get_response(request)
-        from brainstorm.problems import problem_response
-        from brainstorm.views import forbidden
-
         if request.path.startswith("/api/"):
             return problem_response(
                 request, status=403, code="network_blocked", detail="Access restricted from your network."

@@ -1,7 +1,7 @@
 """Error tracking with Sentry, on only when SENTRY_DSN is set.
 
 Personal data stays out by default (no e-mail, address, cookies, bodies or query strings in a
-report): the request id tag (brainstorm.logs) leads from a report to the request's log line. Unhandled
+report): the request id tag (common.logs) leads from a report to the request's log line. Unhandled
 exceptions in views are reported through the Django integration, and every ERROR log record (a
 scheduler step that failed, an event the channel layer lost) through the logging integration.
 """

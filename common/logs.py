@@ -25,7 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 from pythonjsonlogger.json import JsonFormatter
 
-from brainstorm import metrics
+from common import metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # What a proxy's id looks like (UUIDs, hex, base64url, dotted trace ids); anything else is replaced.
@@ -122,7 +122,7 @@ def _route(request: HttpRequest) -> str:
     """A label for the URL pattern that answered (its name), never the path itself: the metrics'
     label values must stay few, whatever paths clients send."""
     if getattr(request, "route_name", None):
-        return request.route_name  # answered before routing (brainstorm.metrics)
+        return request.route_name  # answered before routing (common.metrics)
     match = getattr(request, "resolver_match", None)
     if match is None:
         return "unresolved"  # static files, refusals before routing, unknown paths

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.template import loader
 from django.views import defaults
 
-from brainstorm.problems import problem_response
+from common.problems import problem_response
 
 
 def _is_api(request) -> bool:

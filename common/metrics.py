@@ -14,6 +14,7 @@ import hmac
 import logging
 import threading
 import time
+from collections.abc import Callable
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -88,12 +89,23 @@ def scheduler_ticked() -> None:
         logger.warning("could not record the scheduler's tick", exc_info=True)
 
 
+# What is due but not fired (a function of now: the oldest due time, or None), given at start-up by
+# the app that holds the scheduler: this package imports no domain app.
+_due_since: Callable | None = None
+
+
+def report_scheduler_lag(due_since: Callable) -> None:
+    """From now on, /metrics reports the scheduler's lag as `due_since` tells it."""
+    global _due_since
+    _due_since = due_since
+
+
 def scheduler_lag(now=None) -> float:
     """Seconds the oldest due-but-not-fired item (price change, news, bell) has waited; 0 if none."""
-    from market.scheduler import due_since
-
+    if _due_since is None:
+        return 0.0
     now = now or timezone.now()
-    oldest = due_since(now)
+    oldest = _due_since(now)
     return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
 
 
@@ -181,7 +193,7 @@ def _token_ok(request: HttpRequest) -> bool:
 
 
 def metrics_allowed(request: HttpRequest) -> bool:
-    from brainstorm.network import within
+    from common.network import within  # see _problem_response
 
     return _token_ok(request) or within(request.META.get("REMOTE_ADDR", ""), settings.METRICS_ALLOWED_CIDR)
 
@@ -201,13 +213,19 @@ class MetricsMiddleware:
         return metrics_view(request)
 
 
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    from brainstorm.problems import problem_response
+def _problem_response(request: HttpRequest, **problem) -> HttpResponse:
+    # Imported when first needed: logging is configured (common.logs imports this module) before
+    # Django's apps are ready, and problem details come with DRF, which needs them.
+    from common.problems import problem_response
 
+    return problem_response(request, **problem)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
-        return problem_response(request, status=405, code="method_not_allowed", detail="Use GET.")
+        return _problem_response(request, status=405, code="method_not_allowed", detail="Use GET.")
     if not metrics_allowed(request):
-        return problem_response(
+        return _problem_response(
             request,
             status=403,
             code="permission_denied",
@@ -229,14 +247,12 @@ class _QuietHandler(WSGIRequestHandler):
 
 def _metrics_app(environ, start_response):
     """`metrics_view` as a WSGI application: the same rule and answers as on the web servers."""
-    from brainstorm.problems import problem_response
-
     try:
         request = WSGIRequest(environ)
         if request.path == METRICS_PATH:
             response = metrics_view(request)
         else:
-            response = problem_response(request, status=404, code="not_found", detail=f"Only {METRICS_PATH} here.")
+            response = _problem_response(request, status=404, code="not_found", detail=f"Only {METRICS_PATH} here.")
     finally:
         connections.close_all()  # this thread's database connection (the lag is read from the database)
     start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
