@@ -54,8 +54,8 @@ from bench.fanout import fan_out  # noqa: E402
 from bench.load import Run, burst, close_teams, open_teams, reads, sustained  # noqa: E402
 from bench.servers import Cluster  # noqa: E402
 from market import services  # noqa: E402
-from market.imports import generate_password  # noqa: E402
 from market.models import Company  # noqa: E402
+from organisers.imports import generate_password  # noqa: E402
 
 
 @dataclass

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "market",
     "newsroom",
     "overlay",
+    "organisers",
 ]
 
 MIDDLEWARE = [
@@ -328,9 +329,9 @@ AXES_VERBOSE = False
 # Spreadsheet imports (teams, companies, news): limits that keep one upload from hurting the server.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5_000_000)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=10_000)
-IMPORT_EXPORT_FORMATS = ["market.spreadsheets.SafeCSV", "market.spreadsheets.SafeXLSX"]
+IMPORT_EXPORT_FORMATS = ["organisers.spreadsheets.SafeCSV", "organisers.spreadsheets.SafeXLSX"]
 # The admin's two-step import keeps the upload in the cache, not on one server's disk.
-IMPORT_EXPORT_TMP_STORAGE_CLASS = "market.spreadsheets.UploadStorage"
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "organisers.spreadsheets.UploadStorage"
 
 # Throttle counters, the admin's import uploads and who is online (overlay/presence.py) live in the
 # cache: with REDIS_URL every server process shares them; without, each process has its own.

@@ -10,13 +10,14 @@ api_patterns = [
     path("", include("market.urls")),
     path("", include("newsroom.urls")),
     path("", include("overlay.urls")),
+    path("", include("organisers.urls")),
     path("health", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
 urlpatterns = [
-    path("admin/control-room/", include("market.control_room")),  # before the admin's catch-all
+    path("admin/control-room/", include("organisers.control_room")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("overlay", overlay_page, {"page": "scene"}),  # the full scene without its slash too

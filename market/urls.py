@@ -5,23 +5,11 @@ from market import api
 
 router = SimpleRouter(trailing_slash=False)
 router.register("companies", api.CompanyViewSet, basename="companies")
-router.register("admin/companies", api.AdminCompanyViewSet, basename="admin-companies")
-router.register("admin/participants", api.AdminParticipantViewSet, basename="admin-participants")
-router.register("admin/transactions", api.AdminTransactionViewSet, basename="admin-transactions")
 
 urlpatterns = [
     path("market", api.MarketView.as_view(), name="market"),
     path("portfolio", api.PortfolioView.as_view(), name="portfolio"),
     path("transactions", api.TransactionsView.as_view(), name="transactions"),
     path("leaderboard", api.LeaderboardView.as_view(), name="leaderboard"),
-    path("admin/market/open", api.AdminMarketOpenView.as_view(), name="admin-market-open"),
-    path("admin/market/close", api.AdminMarketCloseView.as_view(), name="admin-market-close"),
-    path("admin/results", api.AdminResultsView.as_view(), name="admin-results"),
-    path("admin/participants/import", api.AdminParticipantImportView.as_view(), name="admin-participants-import"),
-    path(
-        "admin/participants/credentials/<slug:token>",
-        api.AdminParticipantCredentialsView.as_view(),
-        name="admin-participants-credentials",
-    ),
     *router.urls,
 ]

@@ -4,6 +4,5 @@ from newsroom import api
 
 router = SimpleRouter(trailing_slash=False)
 router.register("news", api.NewsViewSet, basename="news")
-router.register("admin/news", api.AdminNewsViewSet, basename="admin-news")
 
 urlpatterns = router.urls

@@ -17,11 +17,11 @@ from django.utils import timezone
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from common.metrics import ScrapeTimeCollector
 from brainstorm.settings import _networks
+from common.metrics import ScrapeTimeCollector
 from market.models import ScheduledPrice
-from market.scheduler import run_due
 from market.services import price_set
+from organisers.scheduler import run_due
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from common.logs import RequestContextFilter, mask_email
 from brainstorm.tests.production import run_python
+from common.logs import RequestContextFilter, mask_email
 from common.views import server_error
 from market import services
 from market.api import MarketView
@@ -126,7 +126,7 @@ def test_bells_and_price_changes_log_a_line_each(company, log_lines, django_capt
 
 
 def test_an_import_logs_its_counts_without_the_e_mails(admin_user, log_lines, django_capture_on_commit_callbacks):
-    from market.imports import participants_import
+    from organisers.imports import participants_import
 
     sheet = b"email,display_name,school\nnew.team@school.example,New Team,SMA 9\n"
     with django_capture_on_commit_callbacks(execute=True):

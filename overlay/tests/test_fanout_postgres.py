@@ -14,9 +14,9 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from market.models import AuditEntry, ScheduledPrice
-from market.scheduler import run_due
 from newsroom.models import News
 from newsroom.services import news_create
+from organisers.scheduler import run_due
 from overlay.tests.servers import TOKEN, daphne_server, free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

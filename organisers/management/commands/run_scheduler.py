@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from common.metrics import scheduler_ticked, serve_metrics
-from market.scheduler import run_due
+from organisers.scheduler import run_due
 
 logger = logging.getLogger("brainstorm.scheduler")
 

@@ -15,10 +15,10 @@ from accounts.models import Role, User
 from common.problems import DomainError
 from conftest import TEAM_PASSWORD
 from market import services
-from market.imports import ImportInvalid, participants_import
 from market.models import AuditEntry, Participant
-from market.spreadsheets import SpreadsheetRefused
 from market.tests.helpers import assert_problem
+from organisers.imports import ImportInvalid, participants_import
+from organisers.spreadsheets import SpreadsheetRefused
 
 pytestmark = pytest.mark.django_db
 
@@ -387,7 +387,7 @@ def test_the_command_names_the_bad_rows_and_fails(tmp_path):
 
 
 def test_a_trade_while_the_passwords_hash_keeps_its_cash(team, company, open_market, monkeypatch):
-    from market import imports
+    from organisers import imports
 
     real_hash = imports.hash_passwords
 
@@ -408,7 +408,7 @@ def test_a_trade_while_the_passwords_hash_keeps_its_cash(team, company, open_mar
 
 
 def test_a_starting_cash_change_is_refused_when_the_team_trades_meanwhile(team, company, open_market, monkeypatch):
-    from market import imports
+    from organisers import imports
 
     real_hash = imports.hash_passwords
 
@@ -434,7 +434,7 @@ def test_the_logins_sheet_prints_a_password_exactly_even_when_it_starts_like_a_f
     content = xlsx([["email", "team", "password"], ["plus@school.test", "Plus", "+Tr0ub4dor&3xyz"]])
     report = participants_import(content=content, filename="t.xlsx")
 
-    from market.imports import credentials_workbook
+    from organisers.imports import credentials_workbook
 
     row = list(openpyxl.load_workbook(io.BytesIO(credentials_workbook(report, event_name="Cup"))).active.values)[1]
     assert row[3] == "+Tr0ub4dor&3xyz"
@@ -442,8 +442,8 @@ def test_the_logins_sheet_prints_a_password_exactly_even_when_it_starts_like_a_f
 
 
 def test_an_exported_team_list_imports_back_unchanged(team, admin_user):
-    from market.resources import ParticipantExportResource
-    from market.spreadsheets import SafeCSV
+    from organisers.resources import ParticipantExportResource
+    from organisers.spreadsheets import SafeCSV
 
     services.participant_rename(participant=team, display_name="-Wolves-", school="@home", by=None)
     exported = SafeCSV().export_data(ParticipantExportResource().export())
@@ -460,7 +460,7 @@ def test_an_exported_team_list_imports_back_unchanged(team, admin_user):
 def test_generated_passwords_satisfy_the_password_rules():
     from django.contrib.auth.password_validation import validate_password
 
-    from market.imports import generate_password
+    from organisers.imports import generate_password
 
     for _ in range(200):
         validate_password(generate_password(), user=User(email="team@school.test"))  # raises if not

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from common.problems import DomainError
-from market.imports import credentials_workbook, participants_import
 from market.models import EventSettings
+from organisers.imports import credentials_workbook, participants_import
 
 
 class Command(BaseCommand):

@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.utils import timezone
 from import_export.admin import ImportExportMixin
 
-from market.resources import SpreadsheetAdminMixin
 from newsroom.models import News
-from newsroom.resources import NewsResource
 from newsroom.services import news_create, news_delete, news_update
+from organisers.news_resources import NewsResource
+from organisers.resources import SpreadsheetAdminMixin
 
 
 class NewsStatusFilter(admin.SimpleListFilter):
@@ -28,7 +28,7 @@ class NewsStatusFilter(admin.SimpleListFilter):
 
 @admin.register(News)
 class NewsAdmin(SpreadsheetAdminMixin, ImportExportMixin, admin.ModelAdmin):
-    # Import: by id (or title), through news_create / news_update (newsroom.resources).
+    # Import: by id (or title), through news_create / news_update (organisers.news_resources).
     resource_classes = [NewsResource]
     list_display = ["title", "status", "published_at", "created_at"]
     list_filter = [NewsStatusFilter, "published_at"]

@@ -10,9 +10,9 @@ import pytest
 from django.db import connection, connections, transaction
 
 from market.models import Company
-from market.resources import CompanyResource
 from market.services import COMPANY_LOCK
-from market.spreadsheets import read_sheet
+from organisers.resources import CompanyResource
+from organisers.spreadsheets import read_sheet
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -54,7 +54,7 @@ def test_the_import_holds_every_company_price_lock_before_its_first_price_change
     first, second = make_company("AAA", "10.00"), make_company("BBB", "20.00")
     content = workbook([["ticker", "price"], ["AAA", "11.00"], ["BBB", "21.00"]])
     dataset = read_sheet(content, "c.xlsx").as_dataset()
-    from market import resources
+    from organisers import resources
 
     real_price_set, seen = resources.price_set, {}
 

@@ -9,9 +9,9 @@ from import_export import widgets
 from import_export.fields import Field
 
 from accounts.models import User
-from market.resources import CellError, SpreadsheetResource, parse_event_datetime
 from newsroom.models import News
 from newsroom.services import news_create, news_update
+from organisers.resources import CellError, SpreadsheetResource, parse_event_datetime
 
 MAX_TITLE = 300  # as the API
 MAX_CONTENT = 20_000

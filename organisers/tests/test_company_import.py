@@ -10,9 +10,9 @@ import pytest
 from django.urls import reverse
 
 from market.models import AuditEntry, Company, PricePoint
-from market.resources import CompanyResource, import_file
 from market.services import trade_execute
-from market.spreadsheets import SpreadsheetRefused
+from organisers.resources import CompanyResource, import_file
+from organisers.spreadsheets import SpreadsheetRefused
 
 pytestmark = pytest.mark.django_db
 

@@ -40,9 +40,9 @@ from common.read_cache import reads_changed
 from market import sql
 from market.models import AuditEntry, CashAdjustment, EventSettings, Participant
 from market.money import money
-from market.resources import SpreadsheetResult, cell_text, header_key
 from market.services import MAX_CASH, audit
-from market.spreadsheets import XLSX_CONTENT_TYPE, Literal, Sheet, read_sheet, workbook_bytes
+from organisers.resources import SpreadsheetResult, cell_text, header_key
+from organisers.spreadsheets import XLSX_CONTENT_TYPE, Literal, Sheet, read_sheet, workbook_bytes
 from overlay.events import leaderboard_changed
 
 COLUMNS = {

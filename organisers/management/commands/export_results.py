@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from market.results import results_workbook
+from organisers.results import results_workbook
 
 
 class Command(BaseCommand):

@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from market.models import AuditEntry
-from market.resources import import_file
 from newsroom.models import News
-from newsroom.resources import NewsResource
 from newsroom.services import news_create
+from organisers.news_resources import NewsResource
+from organisers.resources import import_file
 
 pytestmark = pytest.mark.django_db
 

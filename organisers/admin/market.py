@@ -11,7 +11,6 @@ from import_export.admin import ExportMixin, ImportExportMixin, ImportMixin
 
 from accounts.models import Role, User
 from common.read_cache import AREAS, reads_changed
-from market.imports import ParticipantImportResource, credentials_keep, credentials_pending, credentials_take
 from market.models import (
     AuditEntry,
     CashAdjustment,
@@ -27,15 +26,6 @@ from market.models import (
     Transaction,
 )
 from market.money import percent
-from market.resources import (
-    CompanyResource,
-    LeaderboardResource,
-    ParticipantExportResource,
-    SpreadsheetAdminMixin,
-    TransactionResource,
-    event_time,
-)
-from market.results import results_response
 from market.services import (
     audit,
     company_create,
@@ -45,7 +35,17 @@ from market.services import (
     participant_rename,
     price_set,
 )
-from market.spreadsheets import XLSX_CONTENT_TYPE, SafeXLSX
+from organisers.imports import ParticipantImportResource, credentials_keep, credentials_pending, credentials_take
+from organisers.resources import (
+    CompanyResource,
+    LeaderboardResource,
+    ParticipantExportResource,
+    SpreadsheetAdminMixin,
+    TransactionResource,
+    event_time,
+)
+from organisers.results import results_response
+from organisers.spreadsheets import XLSX_CONTENT_TYPE, SafeXLSX
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -130,7 +130,7 @@ class EventSettingsAdmin(AuditedAdmin):
 
 @admin.register(Company)
 class CompanyAdmin(SpreadsheetAdminMixin, ImportExportMixin, AuditedAdmin):
-    # Import: by ticker, through company_create / company_update / price_set (market.resources).
+    # Import: by ticker, through company_create / company_update / price_set (organisers.resources).
     resource_classes = [CompanyResource]
     list_display = ["ticker", "name", "current_price", "previous_price", "change_pct", "is_active"]
     list_filter = ["is_active"]
@@ -269,7 +269,7 @@ class ParticipantAdmin(SpreadsheetAdminMixin, ImportMixin, ExportMixin, AuditedA
     def get_export_resource_classes(self, request):
         return [ParticipantExportResource, LeaderboardResource]
 
-    # Import: the teams of a spreadsheet (market/imports.py), previewed, then confirmed; the logins
+    # Import: the teams of a spreadsheet (organisers/imports.py), previewed, then confirmed; the logins
     # it set are a sheet to download once.
     skip_admin_log = True  # the audit log records each import
 

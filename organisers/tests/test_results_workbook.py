@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from market.models import Transaction
-from market.results import results_workbook
 from market.services import market_close, market_open, price_set, trade_execute, trade_reverse
 from market.tests.helpers import assert_problem
+from organisers.results import results_workbook
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from market.models import AuditEntry, ScheduledPrice, TradingDay
-from market.scheduler import run_due
 from newsroom.models import News
 from newsroom.services import news_create
+from organisers.scheduler import run_due
 
 pytestmark = pytest.mark.django_db
 

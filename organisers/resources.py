@@ -7,7 +7,7 @@ row is reported with its spreadsheet row number (the header is row 1), its colum
 Headers are read case-insensitively, with a few common aliases.
 
 Exports give numbers as numbers and times in the event time zone; the formats in
-`market.spreadsheets` make every text cell inert (no spreadsheet program runs it as a formula).
+`organisers.spreadsheets` make every text cell inert (no spreadsheet program runs it as a formula).
 """
 
 import json
@@ -35,7 +35,7 @@ from common.problems import DomainError
 from market import selectors
 from market.models import TICKER_PATTERN, Company, Participant, Transaction
 from market.services import MAX_PRICE, company_create, company_prices_lock, company_update, price_set
-from market.spreadsheets import FORMULA_STARTS, SpreadsheetRefused, read_sheet
+from organisers.spreadsheets import FORMULA_STARTS, SpreadsheetRefused, read_sheet
 
 # Cells
 
@@ -476,7 +476,7 @@ class CompanyResource(SpreadsheetResource):
 
 
 class ParticipantExportResource(NativeExportMixin, resources.ModelResource):
-    """Every team with its money (export only; the import is market.imports)."""
+    """Every team with its money (export only; the import is organisers.imports)."""
 
     email = Field(attribute="user__email", column_name="email")
     display_name = Field(attribute="display_name", column_name="display_name")

@@ -1,0 +1,292 @@
+"""The organisers' API (`/api/admin/...`, SPEC §4): companies, teams, trades, the bell, imports and
+the results workbook. Each view validates, calls one service, answers."""
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role, User
+from accounts.permissions import IsAdmin
+from common.read_cache import reads_changed
+from common.serializers import StrictSerializer
+from market import selectors, services
+from market.errors import CompanyHasTrades
+from market.models import TICKER_PATTERN, Company, EventSettings, Participant, TradeType, Transaction
+from market.serializers import (
+    AdminCompanySerializer,
+    AdminParticipantCreateSerializer,
+    AdminParticipantSerializer,
+    AdminParticipantUpdateSerializer,
+    AdminTransactionSerializer,
+    CashAdjustmentSerializer,
+    MarketSerializer,
+    TradeReversalSerializer,
+)
+from newsroom.models import News
+from newsroom.serializers import AdminNewsSerializer
+from newsroom.services import news_create, news_delete, news_update
+from organisers.resources import CellError, parse_bool
+from organisers.spreadsheets import XLSX_CONTENT_TYPE, SpreadsheetRefused
+
+TICKER_IN_URL = r"[A-Za-z0-9.]{1,10}"
+
+
+class AdminCompanyViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsAdmin]
+    serializer_class = AdminCompanySerializer
+    queryset = Company.objects.order_by("ticker")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.company_create(by=self.request.user, **serializer.validated_data)
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        changes = dict(serializer.validated_data)
+        new_price = changes.pop("current_price", None)
+        company = services.company_update(company=serializer.instance, by=self.request.user, **changes)
+        if new_price is not None:
+            company = services.price_set(company=company, price=new_price, by=self.request.user)
+        serializer.instance = company
+
+    def perform_destroy(self, instance):
+        try:
+            with transaction.atomic():
+                services.audit(by=self.request.user, action="company_delete", target=f"company:{instance.ticker}")
+                instance.delete()
+                reads_changed("companies")
+        except ProtectedError as exc:
+            raise CompanyHasTrades(
+                f"{instance.ticker} has been traded or held; deactivate it instead (is_active false)."
+            ) from exc
+
+
+class AdminParticipantViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsAdmin]
+    serializer_class = AdminParticipantSerializer
+    queryset = Participant.objects.select_related("user").order_by("display_name")
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    @extend_schema(request=AdminParticipantCreateSerializer, responses={201: AdminParticipantSerializer})
+    def create(self, request, *args, **kwargs):
+        form = AdminParticipantCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(email=data["email"], password=data["password"], role=Role.PARTICIPANT)
+                team = services.participant_create(
+                    user=user,
+                    display_name=data["display_name"],
+                    school=data["school"],
+                    starting_cash=data["starting_cash"],
+                    by=request.user,
+                )
+        except IntegrityError as exc:  # a concurrent request took the e-mail or the name first
+            field = "display_name" if "display_name" in str(exc) else "email"
+            raise serializers.ValidationError({field: ["Already taken."]}) from exc
+        return Response(AdminParticipantSerializer(team).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AdminParticipantUpdateSerializer, responses=AdminParticipantSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        try:
+            return self._partial_update(request)
+        except IntegrityError as exc:  # a concurrent rename took the name first
+            raise serializers.ValidationError({"display_name": ["This team name is taken."]}) from exc
+
+    def _partial_update(self, request):
+        team = self.get_object()
+        form = AdminParticipantUpdateSerializer(team, data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        changes = dict(form.validated_data)
+        frozen = changes.pop("is_frozen", None)
+        with transaction.atomic():
+            if changes:
+                services.participant_rename(
+                    participant=team,
+                    display_name=changes.get("display_name", team.display_name),
+                    school=changes.get("school", team.school),
+                    by=request.user,
+                )
+            if frozen is not None:
+                services.participant_freeze(participant=team, frozen=frozen, by=request.user)
+        team.refresh_from_db()
+        return Response(AdminParticipantSerializer(team).data)
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            services.audit(
+                by=self.request.user,
+                action="participant_delete",
+                target=f"participant:{instance.pk}",
+                display_name=instance.display_name,
+            )
+            instance.user.delete()  # the team goes with its account
+            reads_changed("leaderboard")
+
+    @extend_schema(request=CashAdjustmentSerializer, responses=AdminParticipantSerializer)
+    @action(detail=True, methods=["post"], url_path="adjust-cash")
+    def adjust_cash(self, request, pk=None):
+        team = self.get_object()
+        form = CashAdjustmentSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.cash_adjust(participant=team, by=request.user, **form.validated_data)
+        team.refresh_from_db()
+        return Response(AdminParticipantSerializer(team).data)
+
+
+class TransactionFilterSerializer(StrictSerializer):
+    participant = serializers.UUIDField(required=False)
+    ticker = serializers.RegexField(TICKER_PATTERN, required=False)
+    day = serializers.IntegerField(min_value=0, required=False)
+    type = serializers.ChoiceField(choices=TradeType.choices, required=False)
+    page = serializers.IntegerField(min_value=1, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[TransactionFilterSerializer]))
+class AdminTransactionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every trade, newest first, filtered by team, ticker, day or type."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = AdminTransactionSerializer
+
+    def get_queryset(self):
+        trades = Transaction.objects.select_related("company", "participant").order_by("-created_at", "-id")
+        if self.action != "list":
+            return trades
+        params = {key: value for key, value in self.request.query_params.items() if value != ""}
+        if "ticker" in params:
+            params["ticker"] = params["ticker"].upper()
+        filters = TransactionFilterSerializer(data=params)
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        lookups = {"participant_id": "participant", "company__ticker": "ticker", "day": "day", "type": "type"}
+        return trades.filter(**{lookup: wanted[name] for lookup, name in lookups.items() if name in wanted})
+
+    @extend_schema(request=TradeReversalSerializer, responses=AdminTransactionSerializer, tags=["admin"])
+    @action(detail=True, methods=["post"], url_path="reverse")
+    def reverse_trade(self, request, pk=None):
+        """Undo the trade exactly (cash, shares, value), logged with the reason; 409 `reversal_refused`."""
+        trade = self.get_object()
+        form = TradeReversalSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        reversed_trade = services.trade_reverse(trade=trade, by=request.user, reason=form.validated_data["reason"])
+        return Response(AdminTransactionSerializer(reversed_trade).data)
+
+
+class AdminMarketOpenView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses=MarketSerializer, tags=["admin"])
+    def post(self, request):
+        services.market_open(by=request.user)
+        return Response(MarketSerializer(selectors.market_state()).data)
+
+
+class AdminMarketCloseView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses=MarketSerializer, tags=["admin"])
+    def post(self, request):
+        services.market_close(by=request.user)
+        return Response(MarketSerializer(selectors.market_state()).data)
+
+
+class AdminResultsView(APIView):
+    """The results workbook (XLSX): final leaderboard, values by day, every trade, closing prices by day."""
+
+    permission_classes = [IsAdmin]
+
+    def perform_content_negotiation(self, request, force=False):
+        # The workbook whatever the client says it accepts; refusals stay problem+json.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY},
+        tags=["admin"],
+    )
+    def get(self, request):
+        from organisers.results import results_response
+
+        return results_response()
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text=".xlsx or .csv; the header row names the columns.")
+    dry_run = serializers.CharField(required=False, default="false", help_text="true: check and report, write nothing.")
+
+    def validate_dry_run(self, value: str) -> bool:
+        try:
+            return parse_bool(value.strip() or "false")
+        except CellError as exc:
+            raise serializers.ValidationError("Use true or false.") from exc
+
+
+class AdminParticipantImportView(APIView):
+    """Teams from a spreadsheet (SPEC §6): every row checked first; one bad row imports nothing."""
+
+    permission_classes = [IsAdmin]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=ImportRequestSerializer, responses={200: OpenApiTypes.OBJECT}, tags=["admin"])
+    def post(self, request):
+        from organisers.imports import credentials_keep, participants_import
+
+        form = ImportRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise SpreadsheetRefused(f"The file is larger than {settings.IMPORT_MAX_BYTES / 1_000_000:g} MB.")
+        report = participants_import(
+            content=upload.read(), filename=upload.name, dry_run=form.validated_data["dry_run"], by=request.user
+        )
+        body = report.as_dict()
+        token = credentials_keep(report, event_name=EventSettings.load().name, owner=request.user)
+        if token is not None:
+            body["credentials"] = {
+                "url": reverse("admin-participants-credentials", args=[token]),
+                "count": len(report.credentials),
+                "note": "The sheet of logins downloads once, within 30 minutes.",
+            }
+        return Response(body)
+
+
+class AdminParticipantCredentialsView(APIView):
+    """The logins an import set, as a printable XLSX, downloadable once."""
+
+    permission_classes = [IsAdmin]
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY}, tags=["admin"])
+    def get(self, request, token: str):
+        from organisers.imports import credentials_take
+
+        download = credentials_take(token)
+        if download is None:
+            raise NotFound("This sheet was already downloaded or has expired.")
+        return download
+
+
+class AdminNewsViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsAdmin]
+    serializer_class = AdminNewsSerializer
+    queryset = News.objects.order_by("-created_at")
+
+    def perform_create(self, serializer):
+        serializer.instance = news_create(by=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = news_update(news=serializer.instance, by=self.request.user, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        news_delete(news=instance, by=self.request.user)
