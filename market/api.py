@@ -14,7 +14,7 @@ from common import metrics
 from common.problems import PROBLEM_CONTENT_TYPE, DomainError
 from common.read_cache import page_key, read_cached
 from common.serializers import represent
-from market import selectors, services
+from market import events, selectors, services
 from market.errors import IdempotencyKeyReused, LeaderboardHidden
 from market.idempotency import MAX_KEY_LENGTH, fingerprint, idempotent_call
 from market.models import Company, EventSettings, Participant, Transaction
@@ -29,7 +29,6 @@ from market.serializers import (
     TransactionSerializer,
 )
 from market.throttles import TradeThrottle
-from overlay import payloads
 
 TICKER_IN_URL = r"[A-Za-z0-9.]{1,10}"
 IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}$")
@@ -68,7 +67,7 @@ class MarketView(APIView):
 
     @extend_schema(responses=MarketSerializer, tags=["market"])
     def get(self, request):
-        return Response(read_cached("market", "state", payloads.market))
+        return Response(read_cached("market", "state", events.market))
 
 
 class LeaderboardView(GenericAPIView):

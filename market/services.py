@@ -30,7 +30,7 @@ from common import metrics
 from common.logs import activity
 from common.problems import InvalidInput
 from common.read_cache import reads_changed
-from market import selectors, sql
+from market import events, selectors, sql
 from market.errors import (
     CompanyInactive,
     InsufficientFunds,
@@ -42,6 +42,7 @@ from market.errors import (
     PriceChanged,
     ReversalRefused,
 )
+from market.events import leaderboard_changed
 from market.models import (
     MAX_QUANTITY,
     AuditEntry,
@@ -57,8 +58,7 @@ from market.models import (
     Transaction,
 )
 from market.money import AVERAGE_PLACES, ZERO, average_cost, money
-from overlay import payloads
-from overlay.events import broadcast, leaderboard_changed, overlay_token_rotated
+from overlay.events import broadcast, overlay_token_rotated
 
 MAX_PRICE = Decimal("999999999999.99")  # NUMERIC(14,2)
 MAX_CASH = Decimal("99999999999999.99")  # NUMERIC(16,2)
@@ -184,7 +184,7 @@ def cash_adjust(*, participant: Participant, amount: Decimal, reason: str, by: U
         new={"cash": new_cash},
     )
     reads_changed("leaderboard")
-    broadcast("portfolio", payloads.portfolio(locked), to=locked.user_id)
+    broadcast("portfolio", events.portfolio(locked), to=locked.user_id)
     leaderboard_changed()
     return adjustment
 
@@ -287,7 +287,7 @@ def market_open(*, by: User | None, day_number: int | None = None, now: datetime
             audit(by=by, action="market_open", target=f"day:{day.number}")
             reads_changed("market", "companies")  # a company's chart starts the day
             activity("bell", f"day {day.number} opened", action="start_day", day=day.number, by_user_id=by and by.pk)
-            broadcast("bell", {"action": "start_day", "day": day.number, "market": payloads.market()})
+            broadcast("bell", {"action": "start_day", "day": day.number, "market": events.market()})
     except IntegrityError as exc:  # a concurrent bell on a database without row locks
         raise MarketAlreadyOpen("Day is already open.") from exc
     return day
@@ -320,8 +320,8 @@ def market_close(*, by: User | None, day_number: int | None = None, now: datetim
     audit(by=by, action="market_close", target=f"day:{day.number}")
     reads_changed("market", "companies")  # closes became previous prices
     activity("bell", f"day {day.number} closed", action="end_day", day=day.number, by_user_id=by and by.pk)
-    companies = [payloads.company(company) for company in Company.objects.order_by("ticker")]
-    broadcast("bell", {"action": "end_day", "day": day.number, "market": payloads.market(), "companies": companies})
+    companies = [events.company(company) for company in Company.objects.order_by("ticker")]
+    broadcast("bell", {"action": "end_day", "day": day.number, "market": events.market(), "companies": companies})
     return day
 
 
@@ -364,7 +364,7 @@ def company_create(
     audit(by=by, action="company_create", target=f"company:{ticker}", price=str(price))
     reads_changed("companies")
     activity("price", f"{ticker} listed at {price}", ticker=ticker, price=price, by_user_id=by and by.pk)
-    broadcast("price", payloads.price(company))
+    broadcast("price", events.price(company))
     return company
 
 
@@ -388,7 +388,7 @@ def company_update(*, company: Company, by: User | None, **changes) -> Company:
         by=by, action="company_update", target=f"company:{company.ticker}", old=old, new=dict(sorted(changes.items()))
     )
     reads_changed("companies")
-    broadcast("price", payloads.price(company))
+    broadcast("price", events.price(company))
     return company
 
 
@@ -455,7 +455,7 @@ def price_set(
         holders=len(holder_ids),
         by_user_id=by and by.pk,
     )
-    broadcast("price", payloads.price(locked))
+    broadcast("price", events.price(locked))
     if holder_ids:
         leaderboard_changed()
     return locked
@@ -629,11 +629,11 @@ def trade_execute(
         trade.total = total
         # The answer to the team and its `portfolio` event: one read, in this transaction.
         trade.portfolio = selectors.portfolio_of(team, holdings)
-        trade.portfolio_data = payloads.portfolio_data(trade.portfolio)  # as the API and the event show it
-        trade.transaction_data = payloads.transaction(trade)
+        trade.portfolio_data = events.portfolio_data(trade.portfolio)  # as the API and the event show it
+        trade.transaction_data = events.own_trade(trade)
         reads_changed("leaderboard")
         _trade_done(trade, team)
-        broadcast("trade", payloads.trade(trade, team))
+        broadcast("trade", events.trade(trade, team))
         # The trade comes with the team's portfolio: its history page shows it without asking.
         broadcast("portfolio", {**trade.portfolio_data, "transaction": trade.transaction_data}, to=team.user_id)
         leaderboard_changed()
@@ -775,7 +775,7 @@ def trade_reverse(*, trade: Transaction, by: User | None, reason: str) -> Transa
         reads_changed("leaderboard")
         trade.reversed_at, trade.reversed_by, trade.reversal_reason = now, by, reason
         # The reversed trade with it: the team's history page marks it without asking.
-        portfolio = {**payloads.portfolio(team), "transaction": payloads.transaction(trade)}
+        portfolio = {**events.portfolio(team), "transaction": events.own_trade(trade)}
         broadcast("portfolio", portfolio, to=team.user_id)
         leaderboard_changed()
     return Transaction.objects.select_related("company", "participant", "reversed_by").get(pk=trade.pk)

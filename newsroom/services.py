@@ -6,8 +6,8 @@ from django.utils import timezone
 from accounts.models import User
 from common.read_cache import reads_changed
 from market.services import audit
+from newsroom.live import news as news_data
 from newsroom.models import News
-from overlay import payloads
 from overlay.events import broadcast
 
 
@@ -16,7 +16,7 @@ def _announce_if_due(news: News, now: datetime) -> None:
     if news.announced_at is None and news.published_at is not None and news.published_at <= now:
         News.objects.filter(pk=news.pk).update(announced_at=now)
         news.announced_at = now
-        broadcast("news", payloads.news(news))
+        broadcast("news", news_data(news))
 
 
 @transaction.atomic

@@ -25,12 +25,12 @@ from django.views.decorators.http import require_GET, require_POST
 from common.problems import DomainError
 from market import selectors, services
 from market.errors import PriceChanged
+from market.live import current_overlay_token
 from market.models import Company, Participant, Transaction
 from market.money import money
 from market.templatetags.money import amount, count
 from newsroom.services import news_create
 from overlay import presence
-from overlay.viewers import current_overlay_token
 
 LATEST_TRADES = 25
 FLASHED_FORM = "control_room_form"

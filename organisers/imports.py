@@ -38,12 +38,12 @@ from common.logs import activity
 from common.problems import DomainError
 from common.read_cache import reads_changed
 from market import sql
+from market.events import leaderboard_changed
 from market.models import AuditEntry, CashAdjustment, EventSettings, Participant
 from market.money import money
 from market.services import MAX_CASH, audit
 from organisers.resources import SpreadsheetResult, cell_text, header_key
 from organisers.spreadsheets import XLSX_CONTENT_TYPE, Literal, Sheet, read_sheet, workbook_bytes
-from overlay.events import leaderboard_changed
 
 COLUMNS = {
     "email": ("email", "e-mail", "email address", "e-mail address", "mail"),

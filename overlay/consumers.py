@@ -12,8 +12,9 @@ from django.http.request import split_domain_port, validate_host
 
 from common import metrics
 from common.problems import DomainError
-from overlay import payloads, presence
+from overlay import domain, presence
 from overlay.delivery import SERVER_SEND, TOO_SLOW, Outlet, Subscription, server_backlog
+from overlay.domain import CommandRefused
 from overlay.events import CONTROL_TYPES, EVENT_TYPES, connection_ends, envelope, remember_server_loop
 from overlay.hub import Hub, current_hub, in_background
 from overlay.viewers import (
@@ -22,10 +23,8 @@ from overlay.viewers import (
     PARTICIPANT,
     TopicsRefused,
     Viewer,
-    overlay_token_ok,
     token_from_query,
     topics_from_query,
-    viewer_for_user,
 )
 
 logger = logging.getLogger(__name__)
@@ -34,7 +33,6 @@ BAD_INPUT = 4400
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 LAYER_FAILED = 1011
-BELL_ACTIONS = ("start_day", "end_day")
 LAYER_MESSAGES = frozenset(EVENT_TYPES + CONTROL_TYPES) - {"snapshot"}
 MAX_MESSAGE_BYTES = 4096
 
@@ -158,10 +156,10 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def _authenticate(self) -> tuple[Viewer | None, int]:
         token = token_from_query(self.scope.get("query_string", b""))
         if token is not None:
-            token_ok = await database_sync_to_async(overlay_token_ok)(token)
+            token_ok = await database_sync_to_async(domain.overlay_token_ok)(token)
             return (OVERLAY_VIEWER, 0) if token_ok else (None, UNAUTHENTICATED)
         user = self.scope.get("user")
-        viewer = await database_sync_to_async(viewer_for_user)(user)
+        viewer = await database_sync_to_async(domain.viewer_for_user)(user)
         if viewer is None:
             authenticated = bool(user and user.is_authenticated)
             return None, FORBIDDEN if authenticated else UNAUTHENTICATED
@@ -173,10 +171,10 @@ class MarketConsumer(AsyncWebsocketConsumer):
         """Read again once subscribed: a rotation that committed after the first read sent its
         `overlay_token_rotated` before this socket was in the group to hear it."""
         token = token_from_query(self.scope.get("query_string", b""))
-        return await database_sync_to_async(overlay_token_ok)(token)
+        return await database_sync_to_async(domain.overlay_token_ok)(token)
 
     def _snapshot(self) -> dict[str, Any]:
-        return payloads.snapshot_for(self.viewer, self.topics)
+        return domain.snapshot(self.viewer, self.topics)
 
     async def disconnect(self, code: int) -> None:
         self._end()  # an event already on its way to this socket is not sent
@@ -209,18 +207,14 @@ class MarketConsumer(AsyncWebsocketConsumer):
                 await presence.socket_alive(self.present_as)
             await self._send(envelope_pong())
             return
-        if command["type"] != "bell":
+        handler = domain.command_handler(command["type"])
+        if handler is None:
             await self._error("unknown_command", f"Unknown command {command['type'][:40]!r}.")
             return
-        if not self.viewer.is_admin:
-            await self._error("forbidden", "Only organisers can ring the bell.")
-            return
-        action = command.get("action")
-        if action not in BELL_ACTIONS:
-            await self._error("malformed", 'The bell takes "action": "start_day" or "end_day".')
-            return
         try:
-            await database_sync_to_async(_ring)(action, self.viewer.user)
+            await database_sync_to_async(handler)(self.viewer, command)
+        except CommandRefused as refused:
+            await self._error(refused.code, refused.message)
         except DomainError as refusal:
             await self._error(refusal.code, refusal.detail)
 
@@ -318,12 +312,3 @@ class MarketConsumer(AsyncWebsocketConsumer):
 
 def envelope_pong() -> dict:
     return {"type": "pong", "data": {}}
-
-
-def _ring(action: str, user) -> None:
-    from market.services import market_close, market_open
-
-    if action == "start_day":
-        market_open(by=user)
-    else:
-        market_close(by=user)

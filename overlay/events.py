@@ -18,7 +18,6 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections, transaction
 from django.utils import timezone
@@ -350,39 +349,6 @@ class Coalescer:
                 self._timer.cancel()
                 self._timer = None
             self._last = float("-inf")
-
-
-def _emit_leaderboard() -> None:
-    from overlay.payloads import leaderboard_top
-
-    send_now(envelope("leaderboard", {"entries": leaderboard_top()}), audience=_leaderboard_audience())
-
-
-def _emit_ranks() -> None:
-    from overlay.payloads import team_ranks
-
-    # Every team's rank, in one message: each team's connections get a `rank` event when theirs
-    # changed, so a team page shows its rank after a price change without asking.
-    ranks = {user_id: {"rank": rank} for user_id, rank in team_ranks().items()}
-    send_each("rank", ranks, audience=_leaderboard_audience())
-
-
-def _leaderboard_audience() -> str:
-    from overlay.payloads import leaderboard_visible_to_teams
-
-    return ALL if leaderboard_visible_to_teams() else STAFF
-
-
-leaderboard_events = Coalescer(_emit_leaderboard, interval=settings.LEADERBOARD_EVENT_INTERVAL)
-# In a burst nearly every team's rank moves every second: one small frame per team each time.
-rank_events = Coalescer(_emit_ranks, interval=settings.RANK_EVENT_INTERVAL)
-
-
-def leaderboard_changed() -> None:
-    """Values changed: a `leaderboard` event follows the commit, at most one a second, and each
-    team's `rank`, at most one every RANK_EVENT_INTERVAL."""
-    transaction.on_commit(leaderboard_events.request, robust=True)
-    transaction.on_commit(rank_events.request, robust=True)
 
 
 def sessions_ended(user_id, *, ended: str | None = None, keep: str | None = None) -> None:

@@ -9,24 +9,14 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
-from rest_framework.exceptions import AuthenticationFailed
 
-from accounts.authentication import TokenAuthentication
 from common import metrics
 from common.problems import problem_response
-from overlay import payloads
+from overlay import domain
 from overlay.delivery import POLL_SECONDS, SERVER_SEND, Mailbox, Subscription, high_water, server_backlog
 from overlay.events import EVENT_TYPES, connection_ends, envelope, remember_server_loop
 from overlay.hub import Hub, current_hub
-from overlay.viewers import (
-    OVERLAY,
-    OVERLAY_VIEWER,
-    TopicsRefused,
-    Viewer,
-    overlay_token_ok,
-    topics_from_query,
-    viewer_for_user,
-)
+from overlay.viewers import OVERLAY, OVERLAY_VIEWER, TopicsRefused, Viewer, topics_from_query
 
 logger = logging.getLogger(__name__)
 
@@ -45,17 +35,13 @@ def _user_for_api_token(header: str):
     kind, _, key = header.partition(" ")
     if kind != "Token" or not key.strip():
         return None
-    try:
-        user, _ = TokenAuthentication().authenticate_credentials(key.strip())
-    except AuthenticationFailed:
-        return None
-    return user
+    return domain.user_for_api_token(key.strip())
 
 
 async def _viewer(request: HttpRequest) -> tuple[Viewer | None, int]:
     token = request.GET.get("token")
     if token is not None:
-        token_ok = await database_sync_to_async(overlay_token_ok)(token)
+        token_ok = await database_sync_to_async(domain.overlay_token_ok)(token)
         return (OVERLAY_VIEWER, 0) if token_ok else (None, 401)
     authorization = request.headers.get("Authorization")
     # In Channels' database thread, which closes the connection it used (a plain sync_to_async
@@ -63,7 +49,7 @@ async def _viewer(request: HttpRequest) -> tuple[Viewer | None, int]:
     user = await database_sync_to_async(_user_for_api_token)(authorization) if authorization else await request.auser()
     if user is not None:
         request.user = user  # the request's log line names who opened the stream
-    viewer = await database_sync_to_async(viewer_for_user)(user)
+    viewer = await database_sync_to_async(domain.viewer_for_user)(user)
     if viewer is None:
         return None, 403 if user is not None and user.is_authenticated else 401
     return viewer, 0
@@ -197,10 +183,11 @@ async def obs_events(request: HttpRequest) -> HttpResponse:
     try:
         # Read again once subscribed: a rotation that committed after the first read sent its
         # `overlay_token_rotated` before this stream was in the group to hear it.
-        if viewer.kind == OVERLAY and not await database_sync_to_async(overlay_token_ok)(request.GET.get("token")):
+        token_ok = domain.overlay_token_ok
+        if viewer.kind == OVERLAY and not await database_sync_to_async(token_ok)(request.GET.get("token")):
             listener.leave()
             return problem_response(request, status=401, code="not_authenticated", detail="Sign in or use ?token=.")
-        snapshot = await database_sync_to_async(payloads.snapshot_for)(viewer, topics)
+        snapshot = await database_sync_to_async(domain.snapshot)(viewer, topics)
     except BaseException:
         listener.leave()  # no stream: nothing may go on being handed to it
         raise

@@ -1,13 +1,10 @@
-"""Who is watching: an overlay (by token), an organiser, or a team. Shared by WebSocket and SSE."""
+"""Who is watching: an overlay (by token), an organiser, or a team, and what they subscribed to.
+Shared by WebSocket and SSE. Which account is which comes from the market (overlay.domain)."""
 
-import secrets
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs
 
-from django.conf import settings
-
-from accounts.models import Role, User
-from market.models import EventSettings
 from overlay.events import ALL, DEFAULT_TOPICS, MARKET_GROUP, OWN, TOPICS, TRADES_GROUP, address_of
 
 OVERLAY = "overlay"
@@ -18,7 +15,7 @@ PARTICIPANT = "participant"
 @dataclass(frozen=True)
 class Viewer:
     kind: str
-    user: User | None = None
+    user: Any = None  # the signed-in account (None for an overlay)
 
     @property
     def is_admin(self) -> bool:
@@ -47,40 +44,11 @@ class Viewer:
         return audience == ALL or self.sees_staff_events
 
 
-def current_overlay_token() -> str:
-    """The token in the overlay URLs: the one a rotation stored, else the OVERLAY_TOKEN variable.
-
-    Read from the database every time, never kept in a process: with several server processes a
-    token kept in one of them would let a rotated-out URL back in there.
-    """
-    stored = EventSettings.objects.filter(pk=1).values_list("overlay_token", flat=True).first()
-    return stored or settings.OVERLAY_TOKEN
-
-
-def overlay_token_ok(token: str | None) -> bool:
-    """Whether `token` is the current overlay token. No token set means no overlay gets in."""
-    if not token:
-        return False
-    expected = current_overlay_token()
-    return bool(expected) and secrets.compare_digest(token.encode(), expected.encode())
-
-
 def token_from_query(query_string: bytes | str) -> str | None:
     if isinstance(query_string, bytes):
         query_string = query_string.decode("latin-1")
     values = parse_qs(query_string).get("token")
     return values[0] if values else None
-
-
-def viewer_for_user(user) -> Viewer | None:
-    """The viewer for a signed-in user, or None when the account may not watch."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return None
-    if user.role == Role.ADMIN:
-        return Viewer(ADMIN, user)
-    if user.role == Role.PARTICIPANT and hasattr(user, "participant"):
-        return Viewer(PARTICIPANT, user)
-    return None
 
 
 class TopicsRefused(ValueError):

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from overlay.viewers import overlay_token_ok
+from overlay.domain import overlay_token_ok
 
 # Each page subscribes to exactly the topics it shows (SPEC §5): the ticker hears no news, no page
 # hears the trade tape.

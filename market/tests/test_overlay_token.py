@@ -15,7 +15,7 @@ from brainstorm.asgi import application
 from market import services
 from market.models import AuditEntry, EventSettings
 from overlay.tests.conftest import TOKEN, run
-from overlay.viewers import current_overlay_token
+from market.live import current_overlay_token
 
 pytestmark = pytest.mark.django_db
 

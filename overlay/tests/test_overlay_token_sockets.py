@@ -9,9 +9,9 @@ from channels.db import database_sync_to_async
 from django.test import AsyncClient
 from rest_framework.authtoken.models import Token
 
-from market import services
+from market import live, services
 from market.models import EventSettings
-from overlay import consumers, sse, viewers
+from overlay import domain
 from overlay.tests.conftest import TOKEN, closed_with, connected, run, session_headers, socket
 
 # Real commits: the control message goes out after the rotation commits, as in production.
@@ -114,7 +114,8 @@ def rotated_right_after_the_first_check(real_check):
 
 
 def test_a_socket_connecting_while_the_token_rotates_is_closed(event_settings, monkeypatch):
-    monkeypatch.setattr(consumers, "overlay_token_ok", rotated_right_after_the_first_check(viewers.overlay_token_ok))
+    checked = rotated_right_after_the_first_check(live.overlay_token_ok)
+    monkeypatch.setitem(domain._hooks, "overlay_token_ok", checked)
 
     async def scenario():
         ws = socket(f"/api/ws?token={TOKEN}")
@@ -127,7 +128,8 @@ def test_a_socket_connecting_while_the_token_rotates_is_closed(event_settings, m
 
 
 def test_a_stream_opening_while_the_token_rotates_is_refused(event_settings, monkeypatch):
-    monkeypatch.setattr(sse, "overlay_token_ok", rotated_right_after_the_first_check(viewers.overlay_token_ok))
+    checked = rotated_right_after_the_first_check(live.overlay_token_ok)
+    monkeypatch.setitem(domain._hooks, "overlay_token_ok", checked)
 
     async def scenario():
         return await AsyncClient().get(f"/api/obs/events?token={TOKEN}")

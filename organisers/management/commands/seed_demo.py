@@ -13,12 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from market.live import current_overlay_token
 from market.models import Company, EventSettings, Participant, PricePoint, ScheduledPrice, TradingDay
 from market.money import money
 from market.services import participant_create
 from newsroom.models import News
 from newsroom.services import news_create
-from overlay.viewers import current_overlay_token
 
 DEMO_ADMIN_EMAIL = "admin@demo.brainstorm"
 DEMO_ADMIN_PASSWORD = "brainstorm-admin-demo"

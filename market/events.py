@@ -1,7 +1,11 @@
-"""The `data` of each live event (SPEC §5), built from the same serializers as the HTTP API
-(each made once: common.serializers.represent)."""
+"""The market's live events (SPEC §5): their `data`, built from the same serializers as the HTTP
+API (each made once: common.serializers.represent), and the leaderboard's and the ranks' events,
+coalesced. The live layer (overlay/) carries them without knowing what they mean."""
 
 from typing import Any
+
+from django.conf import settings
+from django.db import transaction
 
 from common.read_cache import read_cached
 from common.serializers import represent, represent_many
@@ -14,12 +18,10 @@ from market.serializers import (
     PortfolioSerializer,
     TransactionSerializer,
 )
-from newsroom.models import News
-from newsroom.selectors import feed_seconds
-from newsroom.serializers import NewsSerializer
+from overlay.events import ALL, STAFF, Coalescer, envelope, send_each, send_now
 
 LEADERBOARD_TOP = 10
-SNAPSHOT_NEWS = 5
+SNAPSHOT_TRADES = 20
 
 
 def market() -> dict[str, Any]:
@@ -53,7 +55,7 @@ def trade(trade: Transaction, team: Participant) -> dict[str, Any]:
     }
 
 
-def transaction(trade: Transaction) -> dict[str, Any]:
+def own_trade(trade: Transaction) -> dict[str, Any]:
     """A team's own trade, as its history and the API show it."""
     return represent(TransactionSerializer, trade)
 
@@ -67,10 +69,6 @@ def portfolio_data(portfolio: dict) -> dict[str, Any]:
     return represent(PortfolioSerializer, portfolio)
 
 
-def news(item: News) -> dict[str, Any]:
-    return {"id": str(item.pk), "title": item.title, "published_at": item.published_at}
-
-
 def leaderboard_top(limit: int = LEADERBOARD_TOP) -> list[dict[str, Any]]:
     entries = [selectors.leaderboard_entry(team) for team in selectors.leaderboard()[:limit]]
     return represent_many(LeaderboardEntrySerializer, entries)
@@ -81,38 +79,24 @@ def team_ranks() -> dict:
     return dict(selectors.leaderboard().values_list("user_id", "rank"))
 
 
-def snapshot(*, include_leaderboard: bool = True) -> dict[str, Any]:
-    """Everything a screen of the default topics needs to draw itself from nothing (each part from
-    the read cache: a server restart reconnects every screen at once)."""
-    return {
-        "market": read_cached("market", "state", market),
-        "companies": read_cached("companies", "snapshot", _all_companies),
-        "leaderboard": read_cached("leaderboard", "top", leaderboard_top) if include_leaderboard else [],
-        "news": read_cached("news", "latest", _latest_news, seconds=feed_seconds),
-    }
+def leaderboard_visible_to_teams() -> bool:
+    return EventSettings.load().leaderboard_visible
 
 
-SNAPSHOT_TRADES = 20
+# The snapshot's parts (market.live hands them to the live layer); each from the read cache: a
+# server restart reconnects every screen at once.
 
 
-def snapshot_for(viewer, topics: frozenset[str]) -> dict[str, Any]:
-    """What a connection's topics need to draw its screen from nothing (SPEC §5): the market state
-    always; the companies with `market`, the top ten with `leaderboard` (empty for a team while the
-    event hides it), the latest news with `news`, the team's own portfolio with `own`, the latest
-    trades with `trades`."""
-    data: dict[str, Any] = {"market": read_cached("market", "state", market)}
-    if "market" in topics:
-        data["companies"] = read_cached("companies", "snapshot", _all_companies)
-    if "leaderboard" in topics:
-        shown = viewer.sees_staff_events or leaderboard_visible_to_teams()
-        data["leaderboard"] = read_cached("leaderboard", "top", leaderboard_top) if shown else []
-    if "news" in topics:
-        data["news"] = read_cached("news", "latest", _latest_news, seconds=feed_seconds)
-    if "own" in topics and viewer.is_team:
-        data["portfolio"] = portfolio(viewer.user.participant)
-    if "trades" in topics:
-        data["trades"] = latest_trades()
-    return data
+def cached_market() -> dict[str, Any]:
+    return read_cached("market", "state", market)
+
+
+def cached_companies() -> list[dict[str, Any]]:
+    return read_cached("companies", "snapshot", _all_companies)
+
+
+def cached_leaderboard() -> list[dict[str, Any]]:
+    return read_cached("leaderboard", "top", leaderboard_top)
 
 
 def latest_trades(limit: int = SNAPSHOT_TRADES) -> list[dict[str, Any]]:
@@ -129,9 +113,30 @@ def _all_companies() -> list[dict[str, Any]]:
     return represent_many(CompanySerializer, Company.objects.order_by("ticker"))
 
 
-def _latest_news() -> list[dict[str, Any]]:
-    return represent_many(NewsSerializer, News.objects.feed()[:SNAPSHOT_NEWS])
+# The leaderboard and every team's rank, after values changed
 
 
-def leaderboard_visible_to_teams() -> bool:
-    return EventSettings.load().leaderboard_visible
+def _audience() -> str:
+    return ALL if leaderboard_visible_to_teams() else STAFF
+
+
+def _emit_leaderboard() -> None:
+    send_now(envelope("leaderboard", {"entries": leaderboard_top()}), audience=_audience())
+
+
+def _emit_ranks() -> None:
+    # Every team's rank, in one message: each team's connections get a `rank` event when theirs
+    # changed, so a team page shows its rank after a price change without asking.
+    send_each("rank", {user_id: {"rank": rank} for user_id, rank in team_ranks().items()}, audience=_audience())
+
+
+leaderboard_events = Coalescer(_emit_leaderboard, interval=settings.LEADERBOARD_EVENT_INTERVAL)
+# In a burst nearly every team's rank moves every second: one small frame per team each time.
+rank_events = Coalescer(_emit_ranks, interval=settings.RANK_EVENT_INTERVAL)
+
+
+def leaderboard_changed() -> None:
+    """Values changed: a `leaderboard` event follows the commit, at most one a second, and each
+    team's `rank`, at most one every RANK_EVENT_INTERVAL."""
+    transaction.on_commit(leaderboard_events.request, robust=True)
+    transaction.on_commit(rank_events.request, robust=True)
