@@ -237,6 +237,7 @@ def test_a_reversal_sends_the_team_its_portfolio_and_a_leaderboard_after_commit(
     bought = traded(buy(team_api, "ACME", 10))
     sent = []
     monkeypatch.setattr("overlay.events.send_now", lambda event, **where: sent.append((event, where)))
+    monkeypatch.setattr("market.events.send_now", lambda event, **where: sent.append((event, where)))
 
     with django_capture_on_commit_callbacks(execute=True):
         services.trade_reverse(trade=bought, by=admin_user, reason="Duplicate order")
