@@ -6,7 +6,6 @@ from common.health import HealthView
 from overlay.views import overlay_page
 
 api_patterns = [
-    path("", include("accounts.urls")),
     path("", include("market.urls")),
     path("", include("newsroom.urls")),
     path("", include("overlay.urls")),

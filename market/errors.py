@@ -63,3 +63,17 @@ class CompanyHasTrades(DomainError):
 class ReversalRefused(DomainError):
     code = "reversal_refused"
     title = "Trade cannot be reversed"
+
+
+class SignupClosed(DomainError):
+    code = "signup_closed"
+    status = 403
+    title = "Sign-up is closed"
+
+
+class AlreadyRegistered(Exception):
+    """The e-mail or team name is taken (found by the database, after a race)."""
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        super().__init__(field)

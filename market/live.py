@@ -7,9 +7,9 @@ import secrets
 from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 
-from accounts.authentication import TokenAuthentication
 from accounts.models import Role
 from market import events, services
+from market.authentication import TokenAuthentication
 from market.models import EventSettings
 from overlay import domain
 from overlay.domain import CommandRefused

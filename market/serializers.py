@@ -264,3 +264,34 @@ class MarketSerializer(serializers.Serializer):
     day = serializers.IntegerField()
     opened_at = serializers.DateTimeField(allow_null=True)
     closes_at = serializers.DateTimeField(allow_null=True)
+
+
+# A team's account (market/api/teams.py)
+
+
+class UserSerializer(serializers.ModelSerializer):
+    participant = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "role", "created_at", "participant"]
+        read_only_fields = fields
+
+    def get_participant(self, user: User) -> dict | None:
+        participant = getattr(user, "participant", None) if user.role == "participant" else None
+        return ParticipantSerializer(participant).data if participant else None
+
+
+class SignupSerializer(NewTeamSerializer):
+    """Sign-up: fields outside the form (`role`, say) are ignored; sign-up always makes a team."""
+
+
+class SigninResponseSerializer(serializers.Serializer):
+    user = UserSerializer()
+    token = serializers.CharField()
+
+
+class SignupResponseSerializer(serializers.Serializer):
+    user = UserSerializer()
+    participant = ParticipantSerializer()
+    token = serializers.CharField()

@@ -20,18 +20,20 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Count, DecimalField, F, Max, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Role, User
 from common import metrics
 from common.logs import activity
 from common.problems import InvalidInput
 from common.read_cache import reads_changed
 from market import events, selectors, sql
 from market.errors import (
+    AlreadyRegistered,
     CompanyInactive,
     InsufficientFunds,
     InsufficientShares,
@@ -41,6 +43,7 @@ from market.errors import (
     ParticipantFrozen,
     PriceChanged,
     ReversalRefused,
+    SignupClosed,
 )
 from market.events import leaderboard_changed
 from market.models import (
@@ -120,6 +123,24 @@ def participant_create(
         new = {"email": user.email, "display_name": display_name, "school": school, "starting_cash": cash}
         audit(by=by, action="participant_create", target=_team(team), new=new)
     return team
+
+
+def signup_is_open() -> bool:
+    return settings.SIGNUP_OPEN and EventSettings.load().signup_open
+
+
+def team_signup(*, email: str, password: str, display_name: str, school: str = "") -> Participant:
+    """Create a participant account and its team. Sign-up never makes an admin."""
+    if not signup_is_open():
+        raise SignupClosed("Sign-up is closed for this event. Ask the organisers for an account.")
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, role=Role.PARTICIPANT)
+            return participant_create(user=user, display_name=display_name, school=school)
+    except IntegrityError as exc:
+        # Two sign-ups raced past the serializer's check; the database decided.
+        field = "display_name" if "display_name" in str(exc) else "email"
+        raise AlreadyRegistered(field) from exc
 
 
 def participant_rename(*, participant: Participant, display_name: str, school: str, by: User | None) -> Participant:

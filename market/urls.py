@@ -1,15 +1,19 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from market import api
+from market.api import reads, teams, trading
 
 router = SimpleRouter(trailing_slash=False)
-router.register("companies", api.CompanyViewSet, basename="companies")
+router.register("companies", reads.CompanyViewSet, basename="companies")
 
 urlpatterns = [
-    path("market", api.MarketView.as_view(), name="market"),
-    path("portfolio", api.PortfolioView.as_view(), name="portfolio"),
-    path("transactions", api.TransactionsView.as_view(), name="transactions"),
-    path("leaderboard", api.LeaderboardView.as_view(), name="leaderboard"),
+    path("auth/signup", teams.SignupView.as_view(), name="auth-signup"),
+    path("auth/signin", teams.SigninView.as_view(), name="auth-signin"),
+    path("auth/signout", teams.SignoutView.as_view(), name="auth-signout"),
+    path("auth/me", teams.MeView.as_view(), name="auth-me"),
+    path("market", reads.MarketView.as_view(), name="market"),
+    path("portfolio", reads.PortfolioView.as_view(), name="portfolio"),
+    path("transactions", trading.TransactionsView.as_view(), name="transactions"),
+    path("leaderboard", reads.LeaderboardView.as_view(), name="leaderboard"),
     *router.urls,
 ]

@@ -1,13 +1,17 @@
 from django.urls import path
 
-from market import views
+from market.views import pages, teams, trading
 
 app_name = "market"
 
 urlpatterns = [
-    path("market/", views.dashboard, name="dashboard"),
-    path("trade/", views.trade, name="trade"),
-    path("portfolio/", views.portfolio, name="portfolio"),
-    path("history/", views.history, name="history"),
-    path("leaderboard/", views.leaderboard, name="leaderboard"),
+    path("", teams.welcome, name="welcome"),
+    path("signup/", teams.signup, name="signup"),
+    path("settings/", teams.team_settings, name="settings"),
+    path("settings/password/", teams.password_change, name="password-change"),
+    path("market/", pages.dashboard, name="dashboard"),
+    path("trade/", trading.trade, name="trade"),
+    path("portfolio/", pages.portfolio, name="portfolio"),
+    path("history/", pages.history, name="history"),
+    path("leaderboard/", pages.leaderboard, name="leaderboard"),
 ]

@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from accounts.decorators import team_required
+from market.decorators import team_required
 from newsroom.models import News
 
 NEWS_PAGE = 20

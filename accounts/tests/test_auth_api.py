@@ -256,7 +256,7 @@ def test_signin_is_throttled(api, team):
 def test_an_api_token_brings_its_account_and_team_in_one_query(team, django_assert_num_queries):
     from rest_framework.authtoken.models import Token
 
-    from accounts.authentication import TokenAuthentication
+    from market.authentication import TokenAuthentication
 
     key = Token.objects.create(user=team.user).key
     with django_assert_num_queries(1):
@@ -273,7 +273,7 @@ def _fields(instance) -> dict:
 def test_the_token_query_reads_every_field_as_the_orm_does(make_team):
     """The authentication's own SQL gives the same values, of the same types, as the ORM's read,
     on either database (SQLite keeps UUIDs as text, booleans as integers, decimals as floats)."""
-    from accounts.authentication import TokenAuthentication
+    from market.authentication import TokenAuthentication
 
     team = make_team(school="Hill School")
     team.is_frozen = True
@@ -291,7 +291,7 @@ def test_the_token_query_reads_every_field_as_the_orm_does(make_team):
 
 
 def test_an_organisers_token_brings_an_account_without_a_team(admin_user):
-    from accounts.authentication import TokenAuthentication
+    from market.authentication import TokenAuthentication
 
     user, _ = TokenAuthentication().authenticate_credentials(Token.objects.create(user=admin_user).key)
     assert user.pk == admin_user.pk and user.is_staff
@@ -301,7 +301,7 @@ def test_an_organisers_token_brings_an_account_without_a_team(admin_user):
 def test_an_unknown_token_is_refused(db):
     from rest_framework.exceptions import AuthenticationFailed
 
-    from accounts.authentication import TokenAuthentication
+    from market.authentication import TokenAuthentication
 
     with pytest.raises(AuthenticationFailed, match="Invalid token"):
         TokenAuthentication().authenticate_credentials("0" * 40)

@@ -34,7 +34,7 @@ if client.is_active():
     from django.test import Client
     from accounts.models import User, Role
     from django.core.management import call_command
-    from market.api import PortfolioView
+    from market.api.reads import PortfolioView
     from market.services import participant_create
 
     call_command("migrate", verbosity=0)

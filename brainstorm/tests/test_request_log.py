@@ -14,7 +14,7 @@ from brainstorm.tests.production import run_python
 from common.logs import RequestContextFilter, mask_email
 from common.views import server_error
 from market import services
-from market.api import MarketView
+from market.api.reads import MarketView
 
 pytestmark = pytest.mark.django_db
 

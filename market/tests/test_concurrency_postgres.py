@@ -20,9 +20,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from market.api import TradeThrottle
 from market.models import Company, DailyValue, EventSettings, Holding, Participant, TradingDay, Transaction
 from market.services import company_create, market_open, trade_execute
+from market.throttles import TradeThrottle
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

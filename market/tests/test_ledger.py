@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from market.api import TradeThrottle
 from market.models import CashAdjustment, Company, DailyValue, EventSettings, Holding, Participant, Transaction
 from market.services import company_create
+from market.throttles import TradeThrottle
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ from django.test import AsyncClient, Client, override_settings
 
 from brainstorm.asgi import application
 from market import services
+from market.live import current_overlay_token
 from market.models import AuditEntry, EventSettings
 from overlay.tests.conftest import TOKEN, run
-from market.live import current_overlay_token
 
 pytestmark = pytest.mark.django_db
 

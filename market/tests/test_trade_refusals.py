@@ -136,7 +136,7 @@ def test_anonymous_cannot_trade(api, company, open_market):
 
 
 def test_trades_are_throttled_per_team(team_api, other_team, company, open_market, monkeypatch):
-    from market.api import TradeThrottle
+    from market.throttles import TradeThrottle
 
     monkeypatch.setattr(TradeThrottle, "THROTTLE_RATES", {"trades": "3/min"})
     assert [buy(team_api).status_code for _ in range(4)] == [201, 201, 201, 429]

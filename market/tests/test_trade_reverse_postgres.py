@@ -17,10 +17,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from market.api import TradeThrottle
 from market.models import EventSettings, Holding, Transaction
 from market.services import company_create, market_open, trade_execute
 from market.tests.helpers import assert_ledger_holds
+from market.throttles import TradeThrottle
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -1,52 +1,23 @@
-"""The team pages: the market, trading, the portfolio, the history and the leaderboard.
-
-Each page is drawn whole on the server (it works before any script runs); `static/app/` then
-keeps it live from the `/api/ws` socket.
-"""
+"""The trade page: an order at the current price, placed once (its form carries its own key),
+refused in words a team reads."""
 
 import uuid
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
-from accounts.decorators import team_required
 from common import metrics
 from common.problems import DomainError
-from market import selectors
-from market.api import IDEMPOTENCY_KEY, trade_once
+from market.api.trading import IDEMPOTENCY_KEY, trade_once
+from market.decorators import team_required
 from market.models import Company, EventSettings, Holding, TradeType, Transaction
 from market.templatetags.money import count, money
 from market.throttles import TradeThrottle
-from newsroom.models import News
-
-DASHBOARD_NEWS = 5
-HISTORY_PAGE = 25
-LEADERBOARD_PAGE = 50
-
-
-@require_GET
-@team_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    companies = list(Company.objects.order_by("ticker"))
-    wanted = (request.GET.get("company") or "").upper()
-    selected = next((c for c in companies if c.ticker == wanted), None)
-    selected = selected or next((c for c in companies if c.is_active), None) or (companies[0] if companies else None)
-    context = {
-        "companies": companies,
-        "selected": selected,
-        "chart": selectors.price_chart(selected) if selected else None,
-        "news": News.objects.feed()[:DASHBOARD_NEWS],
-    }
-    return render(request, "market/dashboard.html", context)
-
-
-# Trading
 
 
 def refusal_message(problem: dict, order: dict) -> str:
@@ -165,38 +136,3 @@ def trade(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('market:trade')}?{query}")
 
 
-# The team's own
-
-
-@require_GET
-@team_required
-def portfolio(request: HttpRequest) -> HttpResponse:
-    team = request.participant
-    context = {
-        "portfolio": selectors.portfolio(team),
-        "value_chart": selectors.value_chart(team),
-    }
-    return render(request, "market/portfolio.html", context)
-
-
-@require_GET
-@team_required
-def history(request: HttpRequest) -> HttpResponse:
-    trades = (
-        Transaction.objects.filter(participant=request.participant)
-        .select_related("company")
-        .order_by("-created_at", "-id")
-    )
-    page = Paginator(trades, HISTORY_PAGE).get_page(request.GET.get("page"))
-    return render(request, "market/history.html", {"page": page})
-
-
-@require_GET
-@team_required
-def leaderboard(request: HttpRequest) -> HttpResponse:
-    if not EventSettings.load().leaderboard_visible:
-        return render(request, "market/leaderboard_hidden.html", status=403)
-    page = Paginator(selectors.leaderboard(), LEADERBOARD_PAGE).get_page(request.GET.get("page"))
-    own = request.participant.pk
-    entries = [{**selectors.leaderboard_entry(team), "is_own": team.pk == own} for team in page]
-    return render(request, "market/leaderboard.html", {"page": page, "entries": entries})

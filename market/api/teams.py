@@ -1,3 +1,6 @@
+"""A team's account over the API (`/api/auth/...`, SPEC §4): sign up (an account and its team),
+sign in and out, and `me`. They live with the teams: every answer carries the team."""
+
 from django.contrib.auth import authenticate, login, logout
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
@@ -7,16 +10,18 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.serializers import (
+from accounts.serializers import SigninSerializer
+from accounts.services import InvalidCredentials
+from accounts.throttles import SigninGuard
+from market.errors import AlreadyRegistered, SignupClosed
+from market.serializers import (
+    ParticipantSerializer,
     SigninResponseSerializer,
-    SigninSerializer,
     SignupResponseSerializer,
     SignupSerializer,
     UserSerializer,
 )
-from accounts.services import AlreadyRegistered, InvalidCredentials, SignupClosed, signup_is_open, user_signup
-from accounts.throttles import SigninGuard
-from market.serializers import ParticipantSerializer
+from market.services import signup_is_open, team_signup
 from overlay.events import sessions_ended
 
 
@@ -41,7 +46,7 @@ class SignupView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            participant = user_signup(
+            participant = team_signup(
                 email=data["email"],
                 password=data["password"],
                 display_name=data["display_name"],

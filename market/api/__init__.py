@@ -1,0 +1,1 @@
+"""The API of the trading core, one module per area; market/urls.py routes it."""

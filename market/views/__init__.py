@@ -1,0 +1,1 @@
+"""The team pages, one module per area; market/urls_pages.py routes them."""
