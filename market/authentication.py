@@ -7,8 +7,8 @@ from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
+from common.sql import Columns
 from market.models import Participant
-from market.sql import Columns
 
 
 @cache

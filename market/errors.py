@@ -1,6 +1,7 @@
 """Why the market said no. Each becomes a problem response with its `code` (SPEC §4)."""
 
 from common.problems import DomainError
+from market.templatetags.money import count, money
 
 
 class MarketClosed(DomainError):
@@ -77,3 +78,27 @@ class AlreadyRegistered(Exception):
     def __init__(self, field: str) -> None:
         self.field = field
         super().__init__(field)
+
+
+def team_sentence(problem: dict, order: dict) -> str:
+    """Why the market said no to an order, in the words a team reads on its page (from the refusal's
+    problem: a refusal given again for a repeated key is a stored problem, not an exception)."""
+    code = problem.get("code")
+    ticker = str(order.get("ticker", "")).upper()
+    if code == "market_closed":
+        return "Market is closed. Your order was not placed; place it again after the opening bell."
+    if code == "insufficient_funds":
+        return f"Not enough cash: you have {money(problem.get('cash'))} and need {money(problem.get('needed'))}."
+    if code == "insufficient_shares":
+        held, wanted = count(problem.get("held")), count(order.get("quantity"))
+        return f"Not enough shares: you have {held} {ticker} and tried to sell {wanted}."
+    if code == "price_changed":
+        return (
+            f"The price of {ticker} changed to {money(problem.get('price'))} before your order arrived. "
+            "Check the new total and place the order again."
+        )
+    if code == "company_inactive":
+        return f"{ticker} cannot be traded right now."
+    if code == "participant_frozen":
+        return "Your team is frozen by the organisers, so it cannot trade. Ask them why."
+    return problem.get("detail") or "The order was refused."

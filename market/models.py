@@ -12,6 +12,8 @@ from market.money import percent
 
 TICKER_PATTERN = r"^[A-Z0-9.]{1,10}$"
 MAX_QUANTITY = 1_000_000_000
+MAX_PRICE = Decimal("999999999999.99")  # NUMERIC(14,2)
+MAX_CASH = Decimal("99999999999999.99")  # NUMERIC(16,2)
 
 
 def _positive_price(**kwargs) -> models.DecimalField:

@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from market import sql
+from common import sql
 from market.models import Company, Holding, Participant, PricePoint, TradingDay
 from market.money import money, percent
 

@@ -7,8 +7,8 @@ from django.db import connection
 from rest_framework import serializers
 
 from accounts.models import User
+from common import sql
 from common.serializers import StrictIntegerField, StrictSerializer
-from market import sql
 from market.models import MAX_QUANTITY, TICKER_PATTERN, Company, Participant, TradeType, Transaction
 from market.selectors import company_history
 

@@ -1,17 +1,10 @@
-"""What the hand-written SQL of the hot paths (trades, ranks) needs to run on PostgreSQL and SQLite
-alike: values passed the way the ORM would pass them, and read back as the ORM would read them."""
+"""The hand-written SQL of the hot paths (a trade, a price change's revaluation), each statement
+named; common/sql.py runs it on PostgreSQL and SQLite alike. Written out where the benchmark shows
+it pays (docs/performance.md): a trade is seven statements here, fourteen and two savepoints with
+the ORM."""
 
-import uuid
-from datetime import datetime
-from decimal import Decimal
-
-from django.db import connection
-from django.db.models import Model
-
-from market.money import CENT
-
-# A team's holdings at current prices, in the hand-written SQL (market.services.revalue computes
-# the same with the ORM): one sum, over one join, in both forms below.
+# A team's holdings at current prices (market.services.teams.revalue computes the same with the
+# ORM): one sum, over one join, in both forms below.
 _HELD = "holdings h JOIN companies c ON c.id = h.company_id"
 _HELD_VALUE = "SUM(h.quantity * c.current_price)"
 # For the participant row being updated (the trade's one team).
@@ -28,66 +21,39 @@ def holdings_values(teams: str) -> str:
     )
 
 
-def for_update(table: str) -> str:
-    """Lock the rows read from `table` (PostgreSQL; SQLite's IMMEDIATE transactions lock it all)."""
-    return f" FOR UPDATE OF {table}" if connection.vendor == "postgresql" else ""
+# A trade (market.services.trading), in order.
 
-
-def db_id(model: type[Model], value) -> object:
-    """A primary key as the database takes it (a UUID, or 32 hex digits on SQLite)."""
-    return model._meta.pk.get_db_prep_value(value, connection)
-
-
-def as_uuid(value) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def db_time(value: datetime):
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-def decimal_of(value, places: Decimal | None = None) -> Decimal:
-    """A NUMERIC read back: Decimal on PostgreSQL; on SQLite an int or a float, which holds the
-    stored decimal to its shortest representation (repr), as the ORM's converter reads it."""
-    if not isinstance(value, Decimal):
-        value = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    return value.quantize(places) if places is not None else value
-
-
-def money_of(value) -> Decimal:
-    return decimal_of(value, CENT)
-
-
-class Columns:
-    """A model's columns in hand-written SQL (`alias.column, …`), and its rows read back as the
-    ORM would read them: the database backend's and the fields' converters applied (SQLite keeps
-    UUIDs as text and booleans as integers), the instance made by `Model.from_db`."""
-
-    def __init__(self, model: type[Model], alias: str):
-        self.model = model
-        self.fields = model._meta.concrete_fields
-        self.sql = ", ".join(f"{alias}.{connection.ops.quote_name(field.column)}" for field in self.fields)
-        self._attnames = [field.attname for field in self.fields]
-        self._converters: dict[str, list] = {}  # per database alias
-
-    def __len__(self) -> int:
-        return len(self.fields)
-
-    def load(self, values) -> Model:
-        converters = self._converters.get(connection.alias)
-        if converters is None:
-            converters = self._converters[connection.alias] = self._converters_for(connection)
-        values = list(values)
-        for index, col, field_converters in converters:
-            for converter in field_converters:
-                values[index] = converter(values[index], col, connection)
-        return self.model.from_db(connection.alias, self._attnames, values)
-
-    def _converters_for(self, db) -> list:
-        found = []
-        for index, field in enumerate(self.fields):
-            col = field.get_col(self.model._meta.db_table)
-            field_converters = [*db.ops.get_db_converters(col), *col.get_db_converters(db)]
-            if field_converters:
-                found.append((index, col, field_converters))
-        return found
+# The team with the company and the event's rules, and the open day's number (None: closed).
+TEAM_FOR_TRADE = """
+    SELECT p.cash, p.is_frozen, p.display_name, p.starting_cash, p.trade_count,
+           c.ticker, c.name, c.current_price, c.is_active,
+           s.lot_size, s.buy_fee_rate, s.sell_fee_rate,
+           (SELECT d.number FROM trading_days d
+             WHERE d.opened_at IS NOT NULL AND d.closed_at IS NULL ORDER BY d.number LIMIT 1)
+      FROM participants p, companies c, event_settings s
+     WHERE p.id = %s AND c.id = %s AND s.id = 1
+"""
+# Every holding of the team, with its company's price (its portfolio, read once).
+TEAM_HOLDINGS = """
+    SELECT h.id, h.company_id, h.quantity, h.average_cost, c.ticker, c.name, c.current_price
+      FROM holdings h JOIN companies c ON c.id = h.company_id
+     WHERE h.participant_id = %s
+     ORDER BY c.ticker
+"""
+HOLDING_INSERT = "INSERT INTO holdings (participant_id, company_id, quantity, average_cost) VALUES (%s, %s, %s, %s)"
+HOLDING_UPDATE = "UPDATE holdings SET quantity = %s, average_cost = %s WHERE id = %s"
+TRADE_INSERT = (
+    "INSERT INTO transactions (id, participant_id, company_id, type, quantity, price, fee, day,"
+    " idempotency_key, created_at, reversal_reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '')"
+)
+# The new cash, the count, and the value at current prices (SQL sums the holdings, so the stored
+# value is the one every other revaluation computes).
+TEAM_AFTER_TRADE = (
+    "UPDATE participants SET cash = %s, trade_count = trade_count + 1, last_trade_at = %s, updated_at = %s,"
+    f" portfolio_value = %s + {HOLDINGS_VALUE} WHERE id = %s RETURNING portfolio_value"
+)
+# A price change's holders revalued in one pass (market.services.prices.price_set).
+HOLDERS_REVALUE = (
+    "UPDATE participants SET portfolio_value = cash + held.value"
+    " FROM ({held}) held WHERE held.participant_id = participants.id"
+).format(held=holdings_values("SELECT participant_id FROM holdings WHERE company_id = %s AND quantity > 0"))

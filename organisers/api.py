@@ -48,14 +48,10 @@ class AdminCompanyViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         serializer.instance = services.company_create(by=self.request.user, **serializer.validated_data)
 
-    @transaction.atomic
     def perform_update(self, serializer):
-        changes = dict(serializer.validated_data)
-        new_price = changes.pop("current_price", None)
-        company = services.company_update(company=serializer.instance, by=self.request.user, **changes)
-        if new_price is not None:
-            company = services.price_set(company=company, price=new_price, by=self.request.user)
-        serializer.instance = company
+        serializer.instance = services.company_edit(
+            company=serializer.instance, by=self.request.user, **serializer.validated_data
+        )
 
     def perform_destroy(self, instance):
         try:

@@ -26,7 +26,7 @@ from common.problems import DomainError
 from market import selectors, services
 from market.errors import PriceChanged
 from market.live import current_overlay_token
-from market.models import Company, Participant, Transaction
+from market.models import MAX_PRICE, Company, Participant, Transaction
 from market.money import money
 from market.templatetags.money import amount, count
 from newsroom.services import news_create
@@ -69,7 +69,7 @@ class PriceBoardForm(forms.Form):
                 max_digits=14,
                 decimal_places=2,
                 min_value=Decimal("0.01"),
-                max_value=services.MAX_PRICE,
+                max_value=MAX_PRICE,
                 initial=company.current_price,
                 widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 12, "autocomplete": "off"}),
             )

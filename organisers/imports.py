@@ -34,14 +34,14 @@ from import_export.results import RowResult
 
 from accounts.models import Role, User
 from accounts.services import user_sign_out_everywhere
+from common import sql
 from common.logs import activity
 from common.problems import DomainError
 from common.read_cache import reads_changed
-from market import sql
 from market.events import leaderboard_changed
-from market.models import AuditEntry, CashAdjustment, EventSettings, Participant
+from market.models import MAX_CASH, AuditEntry, CashAdjustment, EventSettings, Participant
 from market.money import money
-from market.services import MAX_CASH, audit
+from market.services import audit
 from organisers.resources import SpreadsheetResult, cell_text, header_key
 from organisers.spreadsheets import XLSX_CONTENT_TYPE, Literal, Sheet, read_sheet, workbook_bytes
 

@@ -33,8 +33,8 @@ from accounts.models import User
 from common.logs import activity
 from common.problems import DomainError
 from market import selectors
-from market.models import TICKER_PATTERN, Company, Participant, Transaction
-from market.services import MAX_PRICE, company_create, company_prices_lock, company_update, price_set
+from market.models import MAX_PRICE, TICKER_PATTERN, Company, Participant, Transaction
+from market.services import company_create, company_edit, company_prices_lock
 from organisers.spreadsheets import FORMULA_STARTS, SpreadsheetRefused, read_sheet
 
 # Cells
@@ -467,12 +467,7 @@ class CompanyResource(SpreadsheetResource):
             company.previous_price = created.previous_price
             company._state.adding = False
             return
-        stored = Company.objects.get(pk=company.pk)
-        details = {name: value for name, value in changes.items() if name != "current_price"}
-        if details:
-            stored = company_update(company=stored, by=by, **details)
-        if "current_price" in changes:
-            price_set(company=stored, price=changes["current_price"], by=by)
+        company_edit(company=Company.objects.get(pk=company.pk), by=by, **changes)
 
 
 class ParticipantExportResource(NativeExportMixin, resources.ModelResource):

@@ -74,7 +74,7 @@ def seeded(db, make_team, make_company, admin_user):
     make_company("IDLE", "5.00", is_active=False)
     services.market_open(by=None)
     team = make_team("Bull Riders", school="SMA 1")
-    trade = services.trade_execute(participant=team, company=company, side="buy", quantity=10)
+    trade = services.trade_execute(participant=team, company=company, side="buy", quantity=10).transaction
     news = news_create(by=None, title="Rates hold", content="The central bank held rates.", published_at=timezone.now())
     return {
         "admin": admin_user,

@@ -103,7 +103,7 @@ def test_a_trade_logs_one_line_once_it_commits(
     team, company, open_market, log_lines, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        trade = services.trade_execute(participant=team, company=company, side="buy", quantity=5)
+        trade = services.trade_execute(participant=team, company=company, side="buy", quantity=5).transaction
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         services.trade_execute(participant=team, company=company, side="buy", quantity=7)
         transaction.set_rollback(True)

@@ -284,7 +284,7 @@ def test_a_quantity_outside_the_lot_size_is_shown_beside_the_quantity(
 
 
 def test_another_teams_trade_shows_no_receipt(team_client, other_team, company, open_market):
-    theirs = services.trade_execute(participant=other_team, company=company, side="buy", quantity=77)
+    theirs = services.trade_execute(participant=other_team, company=company, side="buy", quantity=77).transaction
 
     response = team_client.get("/trade/", {"done": str(theirs.id)})
 

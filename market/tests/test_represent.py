@@ -27,6 +27,7 @@ def test_each_hot_serializer_made_once_writes_what_a_new_one_writes(make_team, m
         services.trade_execute(participant=teams[1], company=acme, side="buy", quantity=5),
         services.trade_execute(participant=teams[0], company=acme, side="sell", quantity=2),
     ]
+    trades = [result.transaction for result in trades]
     services.price_set(company=acme, price=Decimal("12.34"), by=admin_user)
     News.objects.create(title="Rates up", content="…", published_at=trades[0].created_at)
 

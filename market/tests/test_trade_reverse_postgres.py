@@ -98,7 +98,7 @@ def test_twenty_organisers_reversing_one_trade_at_once_reverse_it_once(make_team
     acme = company_create(by=None, ticker="ACME", name="Acme", current_price=Decimal("10.00"))
     market_open(by=None)
     team = make_team("Bull Riders", starting_cash=Decimal("1000.00"))
-    bought = trade_execute(participant=team, company=acme, side="buy", quantity=10)
+    bought = trade_execute(participant=team, company=acme, side="buy", quantity=10).transaction
     path = f"/api/admin/transactions/{bought.pk}/reverse"
 
     answers = together([lambda: post(organiser_token, path, {"reason": "Duplicate"})] * 20)

@@ -11,36 +11,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
-from common import metrics
-from common.problems import DomainError
-from market.api.trading import IDEMPOTENCY_KEY, trade_once
+from common.problems import InvalidInput
 from market.decorators import team_required
+from market.errors import IdempotencyKeyReused, team_sentence
 from market.models import Company, EventSettings, Holding, TradeType, Transaction
-from market.templatetags.money import count, money
+from market.services import order_place
 from market.throttles import TradeThrottle
-
-
-def refusal_message(problem: dict, order: dict) -> str:
-    """Why the market said no, in the words a team reads (SPEC §4 codes → sentences)."""
-    code = problem.get("code")
-    ticker = str(order.get("ticker", "")).upper()
-    if code == "market_closed":
-        return "Market is closed. Your order was not placed; place it again after the opening bell."
-    if code == "insufficient_funds":
-        return f"Not enough cash: you have {money(problem.get('cash'))} and need {money(problem.get('needed'))}."
-    if code == "insufficient_shares":
-        held, wanted = count(problem.get("held")), count(order.get("quantity"))
-        return f"Not enough shares: you have {held} {ticker} and tried to sell {wanted}."
-    if code == "price_changed":
-        return (
-            f"The price of {ticker} changed to {money(problem.get('price'))} before your order arrived. "
-            "Check the new total and place the order again."
-        )
-    if code == "company_inactive":
-        return f"{ticker} cannot be traded right now."
-    if code == "participant_frozen":
-        return "Your team is frozen by the organisers, so it cannot trade. Ask them why."
-    return problem.get("detail") or "The order was refused."
 
 
 def _trade_page(request, *, values: dict, errors: dict | None = None, refusal: str = "", status: int = 200):
@@ -108,31 +84,22 @@ def trade(request: HttpRequest) -> HttpResponse:
         wait = max(1, round(throttle.wait() or 1))
         refusal = f"Too many orders in a short time. Wait {wait} seconds, then place the order again."
         return _trade_page(request, values=values, refusal=refusal, status=429)
-    key = request.POST.get("key", "")
-    if not IDEMPOTENCY_KEY.match(key):
-        metrics.trade_refused("validation_error")
-        refusal = "The order form was incomplete; check it and place the order again."
-        return _trade_page(request, values=values, refusal=refusal, status=400)
     try:
-        status, body, _replayed = trade_once(participant=request.participant, data=order, key=key)
+        placed = order_place(participant=request.participant, data=order, key=request.POST.get("key", ""))
     except ValidationError as exc:
         errors = {field: [str(message) for message in messages] for field, messages in exc.detail.items()}
         return _trade_page(request, values=values, errors=errors, status=400)
-    except DomainError as exc:  # this form's key already placed a different order (the back button)
-        if exc.code != "idempotency_key_reused":
-            raise
-        return _trade_page(
-            request,
-            values=values,
-            refusal="This order form was already used for another order. Check the order and place it again.",
-            status=409,
-        )
+    except InvalidInput:  # the form's own key was missing or mangled
+        refusal = "The order form was incomplete; check it and place the order again."
+        return _trade_page(request, values=values, refusal=refusal, status=400)
+    except IdempotencyKeyReused:  # this form's key already placed a different order (the back button)
+        refusal = "This order form was already used for another order. Check the order and place it again."
+        return _trade_page(request, values=values, refusal=refusal, status=409)
+    status, body = placed.status, placed.body
     if status == 400 and body.get("errors"):  # a rule of the event (the lot size): beside its field
         return _trade_page(request, values=values, errors=body["errors"], status=status)
     if status >= 400:
-        return _trade_page(request, values=values, refusal=refusal_message(body, order), status=status)
+        return _trade_page(request, values=values, refusal=team_sentence(body, order), status=status)
     # After a trade, a fresh form (and key) with the receipt: reloading the page trades nothing.
     query = urlencode({"company": values["ticker"], "side": order["type"], "done": body["transaction"]["id"]})
     return redirect(f"{reverse('market:trade')}?{query}")
-
-

@@ -29,11 +29,10 @@ from market.money import percent
 from market.services import (
     audit,
     company_create,
-    company_update,
+    company_edit,
     participant_create,
     participant_freeze,
     participant_rename,
-    price_set,
 )
 from organisers.imports import ParticipantImportResource, credentials_keep, credentials_pending, credentials_take
 from organisers.resources import (
@@ -169,13 +168,9 @@ class CompanyAdmin(SpreadsheetAdminMixin, ImportExportMixin, AuditedAdmin):
             obj._state.adding = False
             obj.refresh_from_db()
             return
-        editable = ["ticker", "name", "description", "financials", "is_active"]
+        editable = ["ticker", "name", "description", "financials", "is_active", "current_price"]
         changes = {name: data[name] for name in editable if name in form.changed_data}
-        with transaction.atomic():
-            company = Company.objects.get(pk=obj.pk)
-            company = company_update(company=company, by=request.user, **changes)
-            if "current_price" in form.changed_data:
-                price_set(company=company, price=data["current_price"], by=request.user)
+        company_edit(company=Company.objects.get(pk=obj.pk), by=request.user, **changes)
         obj.refresh_from_db()
 
     @admin.display(description="change %")

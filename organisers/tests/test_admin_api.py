@@ -123,7 +123,7 @@ def test_deleting_a_team_deletes_its_account(admin_api, team):
 
 
 def test_transactions_are_read_only_for_admins(admin_api, team, other_team, company, open_market):
-    trade = services.trade_execute(participant=team, company=company, side="buy", quantity=2)
+    trade = services.trade_execute(participant=team, company=company, side="buy", quantity=2).transaction
     services.trade_execute(participant=other_team, company=company, side="buy", quantity=1)
 
     listing = admin_api.get("/api/admin/transactions", {"participant": str(team.pk)}).json()

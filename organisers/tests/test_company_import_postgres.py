@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from market.models import Company
-from market.services import COMPANY_LOCK
+from market.services.locks import COMPANY_LOCK
 from organisers.resources import CompanyResource
 from organisers.spreadsheets import read_sheet
 

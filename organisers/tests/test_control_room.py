@@ -338,7 +338,7 @@ def test_the_team_list_offers_every_team_name(organiser, team, other_team):
 
 
 def test_a_trade_is_reversed_from_the_latest_trades(organiser, admin_user, company, team, other_team, open_market):
-    bought = services.trade_execute(participant=team, company=company, side="buy", quantity=10)
+    bought = services.trade_execute(participant=team, company=company, side="buy", quantity=10).transaction
     services.trade_execute(participant=other_team, company=company, side="buy", quantity=5)
     outsider_cash = Participant.objects.get(pk=other_team.pk).cash
     listed = text(organiser.get(ROOM))
@@ -363,7 +363,7 @@ def test_a_trade_is_reversed_from_the_latest_trades(organiser, admin_user, compa
 
 
 def test_a_refused_reversal_is_explained_and_changes_nothing(organiser, company, team, open_market):
-    bought = services.trade_execute(participant=team, company=company, side="buy", quantity=10)
+    bought = services.trade_execute(participant=team, company=company, side="buy", quantity=10).transaction
     services.trade_execute(participant=team, company=company, side="sell", quantity=10)
     team.refresh_from_db()
     cash = team.cash
@@ -384,8 +384,8 @@ def test_a_refused_reversal_is_explained_and_changes_nothing(organiser, company,
 
 
 def test_the_latest_trades_can_be_narrowed_to_one_team(organiser, company, team, other_team, open_market):
-    mine = services.trade_execute(participant=team, company=company, side="buy", quantity=1)
-    theirs = services.trade_execute(participant=other_team, company=company, side="buy", quantity=1)
+    mine = services.trade_execute(participant=team, company=company, side="buy", quantity=1).transaction
+    theirs = services.trade_execute(participant=other_team, company=company, side="buy", quantity=1).transaction
 
     html = organiser.get(ROOM, {"team": "bull"}).content.decode()
 
@@ -402,9 +402,9 @@ def test_the_counts_match_the_teams_online_and_the_trades_of_the_day(organiser, 
     services.trade_execute(participant=teams[0], company=company, side="buy", quantity=5)  # day 1
     services.market_close(by=None)
     services.market_open(by=None)  # day 2: "today"
-    kept = services.trade_execute(participant=teams[0], company=company, side="buy", quantity=3)  # 30.00
+    kept = services.trade_execute(participant=teams[0], company=company, side="buy", quantity=3).transaction  # 30.00
     services.trade_execute(participant=teams[1], company=company, side="buy", quantity=2)  # 20.00
-    undone = services.trade_execute(participant=teams[2], company=company, side="buy", quantity=7)
+    undone = services.trade_execute(participant=teams[2], company=company, side="buy", quantity=7).transaction
     services.trade_reverse(trade=undone, by=admin_user, reason="Duplicate")
     for team in teams[:2]:
         async_to_sync(presence.socket_opened)(team.user_id)

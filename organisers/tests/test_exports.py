@@ -133,7 +133,7 @@ def test_transactions_export_names_teams_not_emails_with_event_times(
     organiser, make_team, other_team, company, open_market, kind
 ):
     evil = make_team(EVIL)
-    trade = trade_execute(participant=evil, company=company, side="buy", quantity=3)
+    trade = trade_execute(participant=evil, company=company, side="buy", quantity=3).transaction
     trade.refresh_from_db()
 
     response = export(organiser, "transaction", TransactionResource, kind)
