@@ -34,7 +34,7 @@ from market.serializers import (
 from newsroom.models import News
 from newsroom.serializers import AdminNewsSerializer
 from newsroom.services import news_create, news_delete, news_update
-from organisers.resources import CellError, parse_bool
+from organisers.cells import CellError, parse_bool
 from organisers.spreadsheets import XLSX_CONTENT_TYPE, SpreadsheetRefused
 
 TICKER_IN_URL = r"[A-Za-z0-9.]{1,10}"

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from market import selectors
 from market.models import Company, DailyValue, PricePoint, TradingDay, Transaction
-from organisers.resources import LEADERBOARD_COLUMNS, TRANSACTION_COLUMNS, event_time
+from organisers.cells import event_time
+from organisers.resources import LEADERBOARD_COLUMNS, TRANSACTION_COLUMNS
 from organisers.spreadsheets import XLSX_CONTENT_TYPE, workbook_bytes
 
 CHUNK = 2000

@@ -14,8 +14,6 @@ import csv
 import io
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import tablib
@@ -24,8 +22,8 @@ from import_export.formats import base_formats
 from import_export.tmp_storages import CacheStorage
 
 from common.problems import DomainError
+from organisers.cells import FORMULA_STARTS, cell_value_text
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSX_MAGIC = b"PK\x03\x04"
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # a workbook that inflates past this is a zip bomb
@@ -105,21 +103,6 @@ def _with_header(table) -> Sheet:
     return Sheet(headers=header, rows=rows)
 
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        # Numbers typed in a spreadsheet come back as floats: write them as the digits shown.
-        if value.is_integer():
-            return str(int(value))
-        return format(Decimal(repr(value)), "f")
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
-
-
 def _xlsx_rows(content: bytes):
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
@@ -145,7 +128,7 @@ def _xlsx_rows(content: bytes):
                     raise SpreadsheetRefused(
                         f"Cell {where} holds a formula. Paste values only (copy, then Paste Special → Values)."
                     )
-                cells.append(_cell_text(cell.value))
+                cells.append(cell_value_text(cell.value))
             yield number, cells
     except SpreadsheetRefused:
         raise

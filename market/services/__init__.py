@@ -18,6 +18,7 @@ from market.services.orders import IDEMPOTENCY_KEY, Placed, order_place
 from market.services.prices import company_create, company_edit, company_update, price_set
 from market.services.reversals import trade_reverse
 from market.services.teams import (
+    NewTeam,
     cash_adjust,
     participant_create,
     participant_freeze,
@@ -25,11 +26,13 @@ from market.services.teams import (
     revalue,
     signup_is_open,
     team_signup,
+    teams_create,
 )
 from market.services.trading import TradeResult, trade_execute
 
 __all__ = [
     "IDEMPOTENCY_KEY",
+    "NewTeam",
     "Placed",
     "TradeResult",
     "audit",
@@ -51,6 +54,7 @@ __all__ = [
     "revalue",
     "signup_is_open",
     "team_signup",
+    "teams_create",
     "trade_execute",
     "trade_reverse",
 ]

@@ -1,5 +1,7 @@
 """Teams: sign-up, creation, renames, freezing, cash adjustments, and a team's value."""
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -38,6 +40,21 @@ def revalue(participants: QuerySet) -> int:
     )
 
 
+def _new_team(*, user: User, display_name: str, school: str, starting_cash: Decimal | None) -> Participant:
+    """A team as every way of making one makes it (not saved): a participant's account, the
+    event's starting cash unless another is given, valued at its cash."""
+    if user.role != "participant":
+        raise InvalidInput("An organiser's account cannot be a team.", errors={"user": ["Pick a participant account."]})
+    if starting_cash is None:
+        starting_cash = EventSettings.load().starting_cash
+    cash = money(starting_cash)
+    if cash < 0 or cash > MAX_CASH:
+        raise InvalidInput("Starting cash is out of range.", errors={"starting_cash": ["Out of range."]})
+    return Participant(
+        user=user, display_name=display_name, school=school, cash=cash, starting_cash=cash, portfolio_value=cash
+    )
+
+
 @transaction.atomic
 def participant_create(
     *,
@@ -47,28 +64,43 @@ def participant_create(
     starting_cash: Decimal | None = None,
     by: User | None = None,
 ) -> Participant:
-    """A new team with the event's starting cash (or the given amount), valued at its cash. An
-    organiser's account never becomes a team. Audited when an organiser (`by`) creates it."""
-    if user.role != "participant":
-        raise InvalidInput("An organiser's account cannot be a team.", errors={"user": ["Pick a participant account."]})
-    if starting_cash is None:
-        starting_cash = EventSettings.load().starting_cash
-    cash = money(starting_cash)
-    if cash < 0 or cash > MAX_CASH:
-        raise InvalidInput("Starting cash is out of range.", errors={"starting_cash": ["Out of range."]})
-    team = Participant.objects.create(
-        user=user,
-        display_name=display_name,
-        school=school,
-        cash=cash,
-        starting_cash=cash,
-        portfolio_value=cash,
-    )
+    """A new team for an account. Audited when an organiser (`by`) creates it."""
+    team = _new_team(user=user, display_name=display_name, school=school, starting_cash=starting_cash)
+    team.save(force_insert=True)
     reads_changed("leaderboard")
     if by is not None:
-        new = {"email": user.email, "display_name": display_name, "school": school, "starting_cash": cash}
+        new = {"email": user.email, "display_name": display_name, "school": school, "starting_cash": team.cash}
         audit(by=by, action="participant_create", target=_team(team), new=new)
     return team
+
+
+@dataclass(frozen=True)
+class NewTeam:
+    """A team to make in bulk (an import), its account's password already hashed."""
+
+    email: str
+    password_hash: str
+    display_name: str
+    school: str = ""
+    starting_cash: Decimal | None = None
+
+
+def teams_create(*, teams: list[NewTeam], now: datetime) -> list[Participant]:
+    """Many accounts and their teams at once, by participant_create's rules: two bulk inserts, in
+    the caller's transaction (an import writes thousands in one, and audits the file)."""
+    users = User.objects.bulk_create(
+        [
+            User(email=team.email, password=team.password_hash, role=Role.PARTICIPANT, created_at=now, updated_at=now)
+            for team in teams
+        ]
+    )
+    made = [
+        _new_team(user=user, display_name=team.display_name, school=team.school, starting_cash=team.starting_cash)
+        for team, user in zip(teams, users, strict=True)
+    ]
+    created = Participant.objects.bulk_create(made)
+    reads_changed("leaderboard")
+    return created
 
 
 def signup_is_open() -> bool:

@@ -34,6 +34,7 @@ from market.services import (
     participant_freeze,
     participant_rename,
 )
+from organisers.cells import event_time
 from organisers.imports import ParticipantImportResource, credentials_keep, credentials_pending, credentials_take
 from organisers.resources import (
     CompanyResource,
@@ -41,7 +42,6 @@ from organisers.resources import (
     ParticipantExportResource,
     SpreadsheetAdminMixin,
     TransactionResource,
-    event_time,
 )
 from organisers.results import results_response
 from organisers.spreadsheets import XLSX_CONTENT_TYPE, SafeXLSX

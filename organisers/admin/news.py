@@ -4,8 +4,7 @@ from import_export.admin import ImportExportMixin
 
 from newsroom.models import News
 from newsroom.services import news_create, news_delete, news_update
-from organisers.news_resources import NewsResource
-from organisers.resources import SpreadsheetAdminMixin
+from organisers.resources import NewsResource, SpreadsheetAdminMixin
 
 
 class NewsStatusFilter(admin.SimpleListFilter):
@@ -28,7 +27,7 @@ class NewsStatusFilter(admin.SimpleListFilter):
 
 @admin.register(News)
 class NewsAdmin(SpreadsheetAdminMixin, ImportExportMixin, admin.ModelAdmin):
-    # Import: by id (or title), through news_create / news_update (organisers.news_resources).
+    # Import: by id (or title), through news_create / news_update (organisers.resources.news).
     resource_classes = [NewsResource]
     list_display = ["title", "status", "published_at", "created_at"]
     list_filter = [NewsStatusFilter, "published_at"]

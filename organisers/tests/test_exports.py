@@ -245,7 +245,7 @@ def test_the_transactions_export_keeps_the_changelist_filter(organiser, team, ma
 
 
 def test_times_are_written_in_the_event_time_zone():
-    from organisers.resources import event_time
+    from organisers.cells import event_time
 
     assert event_time(datetime(2025, 3, 1, 2, 30, 15, 123456, tzinfo=UTC)) == datetime(2025, 3, 1, 9, 30, 15)
 

@@ -13,8 +13,7 @@ from django.utils import timezone
 from market.models import AuditEntry
 from newsroom.models import News
 from newsroom.services import news_create
-from organisers.news_resources import NewsResource
-from organisers.resources import import_file
+from organisers.resources import NewsResource, import_file
 
 pytestmark = pytest.mark.django_db
 

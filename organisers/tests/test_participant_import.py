@@ -387,7 +387,7 @@ def test_the_command_names_the_bad_rows_and_fails(tmp_path):
 
 
 def test_a_trade_while_the_passwords_hash_keeps_its_cash(team, company, open_market, monkeypatch):
-    from organisers import imports
+    from organisers.imports import write as imports
 
     real_hash = imports.hash_passwords
 
@@ -408,7 +408,7 @@ def test_a_trade_while_the_passwords_hash_keeps_its_cash(team, company, open_mar
 
 
 def test_a_starting_cash_change_is_refused_when_the_team_trades_meanwhile(team, company, open_market, monkeypatch):
-    from organisers import imports
+    from organisers.imports import write as imports
 
     real_hash = imports.hash_passwords
 

@@ -11,7 +11,8 @@ from import_export.fields import Field
 from accounts.models import User
 from newsroom.models import News
 from newsroom.services import news_create, news_update
-from organisers.resources import CellError, SpreadsheetResource, parse_event_datetime
+from organisers.cells import CellError, parse_event_datetime
+from organisers.resources.base import SpreadsheetResource
 
 MAX_TITLE = 300  # as the API
 MAX_CONTENT = 20_000
