@@ -1,9 +1,9 @@
 """Password hashing: Argon2id at OWASP's first recommended setting (19 MiB, 2 passes, 1 lane).
 
-Django's own setting (100 MiB, 8 lanes) took 0.2 s of a processor per password on the event
-server: 300 teams signing in at the start of a day waited a minute, and an import of 1,000 teams
-spent three minutes hashing. This one takes about a fifth of that (docs/performance.md) and is
-still what OWASP's Password Storage Cheat Sheet recommends for Argon2id. Stored hashes keep
+Django's own setting (100 MiB, 8 lanes) made a room of teams signing in at the start of a day
+wait, and an import of many teams spend minutes hashing. This one is several times cheaper
+(docs/performance.md has the figures) and is still what OWASP's Password Storage Cheat Sheet
+recommends for Argon2id. Stored hashes keep
 their own settings: older ones still verify, and are rehashed at the next sign-in.
 """
 

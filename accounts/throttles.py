@@ -22,6 +22,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import render
 
+from accounts.forms import SigninForm
+from common.problems import problem_response
+
 SIGNIN_NOTICE = "Too many failed sign-ins for this account from this network. Try again in {wait} seconds."
 
 
@@ -78,8 +81,6 @@ def axes_lockout(request, original_response, credentials):
     """A locked-out sign-in: 429 with the wait, as a problem for the API and on the sign-in page."""
     wait = settings.SIGNIN_LOCKOUT_SECONDS
     if request.path.startswith("/api/"):
-        from common.problems import problem_response
-
         response = problem_response(
             request,
             status=429,
@@ -88,7 +89,5 @@ def axes_lockout(request, original_response, credentials):
         )
         response["Retry-After"] = str(wait)
         return response
-    from accounts.forms import SigninForm
-
     context = {"form": SigninForm(request), "notice": SIGNIN_NOTICE.format(wait=wait)}
     return render(request, "accounts/signin.html", context, status=429)

@@ -36,11 +36,11 @@ application = KeepServerSend(
 )
 
 # Ready before the first request, not during it: Django imports the URL configuration (and with
-# it every view module) when the first request arrives, 70 ms here.
+# it every view module) when the first request arrives, and that request waits for it.
 _ = get_resolver().url_patterns
 
 # What start-up made lives as long as the process. Out of the collector's sight it is not walked
-# by every full collection, which with a thousand sockets open paused the server for 150 ms and
-# more at a time (docs/performance.md). Collected first, so nothing dead is kept.
+# by every full collection, which with a thousand sockets open paused the server noticeably
+# (docs/performance.md). Collected first, so nothing dead is kept.
 gc.collect()
 gc.freeze()

@@ -3,8 +3,8 @@
 Django's own handler starts a thread for every request and moves between the event loop and
 that thread several times on the way through: once per middleware that can run either way,
 once for the view, once more for each signal. On this product every middleware and view but
-the overlay's stream is synchronous, and each trip costs about 0.4 ms here, so a request that
-does nothing took 6 ms. This handler builds the middleware chain synchronously and runs it,
+the overlay's stream is synchronous, and the trips cost more than a request that does nothing
+(docs/performance.md). This handler builds the middleware chain synchronously and runs it,
 the view included, in one call on the event loop's thread pool (docs/performance.md). An async
 view (the overlay's event stream) still works: the chain calls it on the event loop, and its
 stream is sent from there.

@@ -23,7 +23,7 @@ def use_uvloop() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     use_uvloop()
-    from daphne.cli import CommandLineInterface
+    from daphne.cli import CommandLineInterface  # only now: it creates the event loop on import
 
     CommandLineInterface().run(sys.argv[1:] if argv is None else argv)
 

@@ -3,7 +3,6 @@
 Every variable is documented in README.md and `.env.example`.
 """
 
-import ipaddress
 import os
 import tempfile
 from datetime import timedelta
@@ -13,6 +12,7 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from common.env import env_networks, env_seb_keys
 from common.error_tracking import error_tracking_init
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -36,26 +36,13 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 
-def _networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """Parse a comma-separated list of addresses or CIDR ranges, refusing to start on a bad one."""
-    networks = []
-    for item in (part.strip() for part in env.list(name, default=[])):
-        if not item:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError as exc:
-            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or range ({exc}).") from exc
-    return networks
-
-
 # Empty means every address may use the event.
-ALLOWED_CIDR = _networks("ALLOWED_CIDR")
+ALLOWED_CIDR = env_networks(env, "ALLOWED_CIDR")
 # X-Forwarded-For is believed only from these proxies.
-TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
+TRUSTED_PROXIES = env_networks(env, "TRUSTED_PROXIES")
 # /metrics (Prometheus) answers `Authorization: Bearer <METRICS_TOKEN>`, or these addresses; else nobody.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-METRICS_ALLOWED_CIDR = _networks("METRICS_ALLOWED_CIDR")
+METRICS_ALLOWED_CIDR = env_networks(env, "METRICS_ALLOWED_CIDR")
 
 EVENT_TIMEZONE = env.str("EVENT_TIMEZONE", default="Asia/Jakarta")
 EVENT_CURRENCY = env.str("EVENT_CURRENCY", default="")
@@ -64,20 +51,10 @@ OVERLAY_TOKEN = env.str("OVERLAY_TOKEN", default="")
 SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=True)
 
 
-def _seb_keys(name: str) -> list[str]:
-    """SEB keys are SHA-256 digests in hex: a mistyped one would lock every team out, so refuse it."""
-    keys = [item.strip().lower() for item in env.list(name, default=[]) if item.strip()]
-    for number, key in enumerate(keys, 1):
-        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
-            # Without the value: a key half-right is still half a secret in a log.
-            raise ImproperlyConfigured(f"{name}: key {number} is not a key as SEB shows it (64 hexadecimal digits).")
-    return keys
-
-
 # Safe Exam Browser lock (common.middleware.SafeExamBrowserMiddleware): with either list set,
 # team pages and the API answer only SEB started with one of these keys. Empty: no lock.
-SEB_BROWSER_EXAM_KEYS = _seb_keys("SEB_BROWSER_EXAM_KEYS")
-SEB_CONFIG_KEYS = _seb_keys("SEB_CONFIG_KEYS")
+SEB_BROWSER_EXAM_KEYS = env_seb_keys(env, "SEB_BROWSER_EXAM_KEYS")
+SEB_CONFIG_KEYS = env_seb_keys(env, "SEB_CONFIG_KEYS")
 
 INSTALLED_APPS = [
     "daphne",

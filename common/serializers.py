@@ -35,7 +35,7 @@ def represent(serializer_class: type[serializers.Serializer], instance) -> dict:
     a price change's event to every screen).
 
     Each new serializer deep-copies its declared fields, and a ModelSerializer builds its fields
-    from the model, every time: about 1 ms for a trade's answer (docs/performance.md). Writing
+    from the model, every time: a large part of a trade's answer (docs/performance.md). Writing
     out a value needs neither, so each class is made once and its bound fields reused. Only for
     output: validation keeps state on the serializer, and is done by a new one each time.
     Reading is safe across threads: a field keeps nothing between calls of to_representation.

@@ -28,8 +28,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
     in one query: every team request asks for the team next (accounts.permissions.IsParticipant).
 
     Every API request comes here first, so the query is written once, not compiled by the ORM
-    each time (the ORM's `select_related(...).get()` cost about 1 ms of processor a request,
-    docs/performance.md); the instances are the ORM's own, with the same relations cached."""
+    each time (compiling the ORM's `select_related(...).get()` was a large part of a request's
+    processor time, docs/performance.md); the instances are the ORM's own, relations cached."""
 
     def authenticate_credentials(self, key):
         sql, token_columns, user_columns, team_columns = _token_query()

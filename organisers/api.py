@@ -14,12 +14,11 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role, User
 from accounts.permissions import IsAdmin
 from common.read_cache import reads_changed
 from common.serializers import StrictSerializer
 from market import selectors, services
-from market.errors import CompanyHasTrades
+from market.errors import AlreadyRegistered, CompanyHasTrades
 from market.models import TICKER_PATTERN, Company, EventSettings, Participant, TradeType, Transaction
 from market.serializers import (
     AdminCompanySerializer,
@@ -35,6 +34,8 @@ from newsroom.models import News
 from newsroom.serializers import AdminNewsSerializer
 from newsroom.services import news_create, news_delete, news_update
 from organisers.cells import CellError, parse_bool
+from organisers.imports import credentials_keep, credentials_take, participants_import
+from organisers.results import results_response
 from organisers.spreadsheets import XLSX_CONTENT_TYPE, SpreadsheetRefused
 
 TICKER_IN_URL = r"[A-Za-z0-9.]{1,10}"
@@ -77,18 +78,9 @@ class AdminParticipantViewSet(viewsets.ModelViewSet):
         form.is_valid(raise_exception=True)
         data = form.validated_data
         try:
-            with transaction.atomic():
-                user = User.objects.create_user(email=data["email"], password=data["password"], role=Role.PARTICIPANT)
-                team = services.participant_create(
-                    user=user,
-                    display_name=data["display_name"],
-                    school=data["school"],
-                    starting_cash=data["starting_cash"],
-                    by=request.user,
-                )
-        except IntegrityError as exc:  # a concurrent request took the e-mail or the name first
-            field = "display_name" if "display_name" in str(exc) else "email"
-            raise serializers.ValidationError({field: ["Already taken."]}) from exc
+            team = services.team_register(**data, by=request.user)
+        except AlreadyRegistered as exc:  # a concurrent request took the e-mail or the name first
+            raise serializers.ValidationError({exc.field: ["Already taken."]}) from exc
         return Response(AdminParticipantSerializer(team).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AdminParticipantUpdateSerializer, responses=AdminParticipantSerializer)
@@ -210,8 +202,6 @@ class AdminResultsView(APIView):
         tags=["admin"],
     )
     def get(self, request):
-        from organisers.results import results_response
-
         return results_response()
 
 
@@ -234,8 +224,6 @@ class AdminParticipantImportView(APIView):
 
     @extend_schema(request=ImportRequestSerializer, responses={200: OpenApiTypes.OBJECT}, tags=["admin"])
     def post(self, request):
-        from organisers.imports import credentials_keep, participants_import
-
         form = ImportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
@@ -265,8 +253,6 @@ class AdminParticipantCredentialsView(APIView):
 
     @extend_schema(responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY}, tags=["admin"])
     def get(self, request, token: str):
-        from organisers.imports import credentials_take
-
         download = credentials_take(token)
         if download is None:
             raise NotFound("This sheet was already downloaded or has expired.")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from market import selectors
 from market.models import Company, DailyValue, PricePoint, TradingDay, Transaction
 from organisers.cells import event_time
-from organisers.resources import LEADERBOARD_COLUMNS, TRANSACTION_COLUMNS
+from organisers.resources import LEADERBOARD_COLUMNS, TRANSACTION_COLUMNS, TransactionResource
 from organisers.spreadsheets import XLSX_CONTENT_TYPE, workbook_bytes
 
 CHUNK = 2000
@@ -82,26 +82,21 @@ def values_by_day_sheet() -> Sheet:
 
 
 def transactions_sheet() -> Sheet:
-    """Every trade, oldest first, times in the event time zone (teams by name, no e-mail); a
-    reversed trade with the time it was reversed."""
-    trades = Transaction.objects.order_by("created_at", "id").values_list(
-        "participant__display_name",
-        "company__ticker",
-        "type",
-        "quantity",
-        "price",
-        "total",
-        "fee",
-        "day",
-        "created_at",
-        "reversed_at",
-    )
+    """Every trade, oldest first, with the columns of the admin's export (TransactionResource):
+    times in the event time zone, teams by name (no e-mail), a reversed trade with the time it
+    was reversed."""
+    fields = [TransactionResource().fields[name] for name in TRANSACTION_COLUMNS]
+    times = [index for index, field in enumerate(fields) if field.attribute in ("created_at", "reversed_at")]
+    trades = Transaction.objects.order_by("created_at", "id").values_list(*(field.attribute for field in fields))
 
     def rows() -> Iterator[list[Any]]:
-        for *cells, created_at, reversed_at in trades.iterator(chunk_size=CHUNK):
-            yield [*cells, event_time(created_at), event_time(reversed_at)]
+        for cells in trades.iterator(chunk_size=CHUNK):
+            cells = list(cells)
+            for index in times:
+                cells[index] = event_time(cells[index])
+            yield cells
 
-    return list(TRANSACTION_COLUMNS), rows()
+    return [field.column_name for field in fields], rows()
 
 
 def prices_by_day_sheet(days: list[tuple[int, datetime | None]]) -> Sheet:

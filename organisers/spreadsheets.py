@@ -104,6 +104,7 @@ def _with_header(table) -> Sheet:
 
 
 def _xlsx_rows(content: bytes):
+    # openpyxl is imported on first use: it is slow to import, and only imports and exports need it.
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -186,7 +187,7 @@ def inert_dataset(dataset: tablib.Dataset) -> tablib.Dataset:
 
 def workbook_bytes(sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> bytes:
     """An .xlsx with one sheet per entry (title → headers, rows), every cell inert, headers bold."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # on first use, as in _xlsx_rows
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
@@ -208,7 +209,7 @@ def workbook_bytes(sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> byte
 
 
 def _literal_cell(sheet, value: Literal):
-    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell import WriteOnlyCell  # on first use, as in _xlsx_rows
 
     cell = WriteOnlyCell(sheet, value=value.text)
     cell.data_type = "s"  # text even when it starts with "=": never a formula

@@ -57,12 +57,12 @@ if client.is_active():
     report["events"] = events
 
     # An error on the admin's one-time link to printed logins, whose path is a secret.
-    import organisers.admin.market
+    import organisers.admin.teams
 
     def sheet_broken(token):
         raise RuntimeError("sheet exploded")
 
-    organisers.admin.market.credentials_take = sheet_broken
+    organisers.admin.teams.credentials_take = sheet_broken
     organiser = User.objects.create_superuser(email="organiser@school.example", password="x-long-password-2")
     browser.force_login(organiser)
     try:

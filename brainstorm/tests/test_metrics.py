@@ -10,6 +10,7 @@ import urllib.request
 from datetime import timedelta
 from decimal import Decimal
 
+import environ
 import pytest
 from django.core.management import call_command
 from django.test import Client, override_settings
@@ -17,7 +18,7 @@ from django.utils import timezone
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from brainstorm.settings import _networks
+from common.env import env_networks
 from common.metrics import ScrapeTimeCollector
 from market.models import ScheduledPrice
 from market.services import price_set
@@ -96,7 +97,7 @@ def test_the_scrapes_are_counted_under_their_own_route():
 def _networks_for(text: str):
     os.environ["BRAINSTORM_TEST_CIDR"] = text
     try:
-        return _networks("BRAINSTORM_TEST_CIDR")
+        return env_networks(environ.Env(), "BRAINSTORM_TEST_CIDR")
     finally:
         del os.environ["BRAINSTORM_TEST_CIDR"]
 

@@ -25,6 +25,7 @@ from market.services.teams import (
     participant_rename,
     revalue,
     signup_is_open,
+    team_register,
     team_signup,
     teams_create,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "price_set",
     "revalue",
     "signup_is_open",
+    "team_register",
     "team_signup",
     "teams_create",
     "trade_execute",

@@ -113,41 +113,46 @@ def price_set(
     locked.current_price = price
     locked.save(update_fields=["current_price", "updated_at"])
     PricePoint.objects.create(company=locked, price=price, at=now, day=current_day_number())
-    # Lock the holders (in id order) before revaluing, so the UPDATE's fresh snapshot sees
-    # holdings changed by trades that were under way.
-    holder_ids = list(
-        Participant.objects.filter(holdings__company=locked, holdings__quantity__gt=0)
-        .select_for_update(of=("self",))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            # The holders revalued with the trade's own sum of a team's holdings, in one pass,
-            # chosen by the company rather than by a parameter per holder (docs/performance.md).
-            # They are the holders just locked: trades of this company wait for its price lock.
-            cursor.execute(sql.HOLDERS_REVALUE, [db.db_id(Company, locked.pk)])
-    except DataError as exc:
-        raise InvalidInput(
-            "At this price a team's value would be too large to record.", errors={"current_price": ["Too large."]}
-        ) from exc
+    holders = _revalue_holders(locked)
     audit(by=by, action="price_set", target=f"company:{locked.ticker}", old=str(old), new=str(price))
     # A stock nobody holds moves no team's value: the leaderboard stays as it was, and so do the
     # screens showing it (no leaderboard event to every socket for nothing).
-    reads_changed(*(("companies", "leaderboard") if holder_ids else ("companies",)))
+    reads_changed(*(("companies", "leaderboard") if holders else ("companies",)))
     activity(
         "price",
         f"{locked.ticker} {old} -> {price}",
         ticker=locked.ticker,
         old_price=old,
         price=price,
-        holders=len(holder_ids),
+        holders=holders,
         by_user_id=by and by.pk,
     )
     broadcast("price", events.price(locked))
-    if holder_ids:
+    if holders:
         leaderboard_changed()
     return locked
+
+
+def _revalue_holders(company: Company) -> int:
+    """Every team holding the company valued at its new price; how many there are. The holders
+    are locked first (in id order), so the UPDATE's fresh snapshot sees holdings changed by trades
+    that were under way; later trades of this company wait for its price lock."""
+    holders = list(
+        Participant.objects.filter(holdings__company=company, holdings__quantity__gt=0)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The trade's own sum of a team's holdings, all holders in one pass, chosen by the
+            # company rather than by a parameter per holder (docs/performance.md).
+            cursor.execute(sql.HOLDERS_REVALUE, [db.db_id(Company, company.pk)])
+    except DataError as exc:
+        raise InvalidInput(
+            "At this price a team's value would be too large to record.", errors={"current_price": ["Too large."]}
+        ) from exc
+    return len(holders)
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """A trade undone exactly, by an organiser: its money and shares given back, the trade kept and
 marked reversed."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -44,15 +45,46 @@ def _replayed_average_cost(*, participant_id, company_id) -> Decimal:
     return cost
 
 
-def trade_reverse(*, trade: Transaction, by: User | None, reason: str) -> Transaction:
-    """Undo one trade exactly: a buy gives back its total + fee and takes its shares away; a sale
-    takes back its total − fee and returns its shares. The trade stays, marked reversed, and
-    counts nowhere after (cash, holdings, trade count, leaderboard). Refused when the team no
-    longer has the shares or the cash to give back, or when the trade is already reversed.
+@dataclass(frozen=True)
+class Undo:
+    """What a reversal gives back: the team's cash and holding after it."""
 
-    Locked like a trade (bell and company shared, then the team, then the holding), at any
-    time: corrections are also made while the market is closed, and for frozen teams.
-    """
+    cash_after: Decimal
+    held_before: int
+    held_after: int
+
+
+def reversal_check(*, trade: Transaction, team_name: str, cash: Decimal, held: int) -> Undo:
+    """The rules of a reversal, with no database: a buy gives back its total + fee and takes its
+    shares away (refused if the team no longer holds them); a sale takes back its total − fee
+    and returns its shares (refused if the team no longer has that cash)."""
+    if trade.reversed_at is not None:
+        raise ReversalRefused("This trade has already been reversed.")
+    ticker = trade.company.ticker
+    if trade.type == TradeType.BUY:
+        cash_after, held_after = cash + trade.total + trade.fee, held - trade.quantity
+        if held_after < 0:
+            raise ReversalRefused(
+                f"{team_name} holds {held} {ticker} now; reversing this buy would take away {trade.quantity}.",
+                held=held,
+            )
+    else:
+        cash_after, held_after = cash - (trade.total - trade.fee), held + trade.quantity
+        if cash_after < 0:
+            raise ReversalRefused(
+                f"{team_name} has {cash} in cash now; reversing this sale would take back {trade.total - trade.fee}.",
+                cash=str(cash),
+            )
+    if cash_after > MAX_CASH:
+        raise ReversalRefused("The team's cash would be too large to record.")
+    return Undo(cash_after, held, held_after)
+
+
+def trade_reverse(*, trade: Transaction, by: User | None, reason: str) -> Transaction:
+    """Undo one trade exactly. The trade stays, marked reversed, and counts nowhere after (cash,
+    holdings, trade count, leaderboard). Locked like a trade (bell and company shared, then the
+    team, then the holding), at any time: corrections are also made while the market is closed,
+    and for frozen teams."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput("Say why the trade is reversed.", errors={"reason": ["This field may not be blank."]})
@@ -62,81 +94,72 @@ def trade_reverse(*, trade: Transaction, by: User | None, reason: str) -> Transa
         team = Participant.objects.select_for_update().get(pk=trade.participant_id)
         # Read afresh under the team's lock: a reversal of the same trade waits for this one.
         trade = Transaction.objects.select_related("company").get(pk=trade.pk)
-        stock = trade.company
-        if trade.reversed_at is not None:
-            raise ReversalRefused("This trade has already been reversed.")
         holding = (
             Holding.objects.select_for_update(of=("self",))
-            .filter(participant=team, company=stock)
+            .filter(participant=team, company=trade.company)
             .order_by()  # no join for the default ordering: lock the holding row only
             .first()
         )
-        held = holding.quantity if holding else 0
-        if trade.type == TradeType.BUY:
-            cash_after = team.cash + trade.total + trade.fee
-            held_after = held - trade.quantity
-            if held_after < 0:
-                raise ReversalRefused(
-                    f"{team.display_name} holds {held} {stock.ticker} now; reversing this buy would take "
-                    f"away {trade.quantity}.",
-                    held=held,
-                )
-        else:
-            cash_after = team.cash - (trade.total - trade.fee)
-            held_after = held + trade.quantity
-            if cash_after < 0:
-                raise ReversalRefused(
-                    f"{team.display_name} has {team.cash} in cash now; reversing this sale would take back "
-                    f"{trade.total - trade.fee}.",
-                    cash=str(team.cash),
-                )
-        if cash_after > MAX_CASH:
-            raise ReversalRefused("The team's cash would be too large to record.")
-
-        Transaction.objects.filter(pk=trade.pk, reversed_at__isnull=True).update(
-            reversed_at=now, reversed_by=by, reversal_reason=reason
+        undo = reversal_check(
+            trade=trade, team_name=team.display_name, cash=team.cash, held=holding.quantity if holding else 0
         )
-        if holding is None:
-            holding = Holding(participant=team, company=stock)
-        holding.quantity = held_after
-        holding.average_cost = (
-            _replayed_average_cost(participant_id=team.pk, company_id=stock.pk) if held_after else ZERO
-        )
-        holding.save()
-
-        standing = Transaction.objects.filter(participant=team, reversed_at__isnull=True).aggregate(
-            count=Count("pk"), last=Max("created_at")
-        )
-        last_trade_at = team.last_trade_at
-        if standing["last"] is None or standing["last"] < trade.created_at:
-            last_trade_at = standing["last"]  # it was the team's latest trade: the one before counts now
-        Participant.objects.filter(pk=team.pk).update(
-            cash=cash_after, trade_count=standing["count"], last_trade_at=last_trade_at, updated_at=now
-        )
-        revalue(Participant.objects.filter(pk=team.pk))
-        audit(
+        _write(
+            trade,
+            team,
+            holding or Holding(participant=team, company=trade.company),
+            undo,
             by=by,
-            action="trade_reverse",
-            target=f"transaction:{trade.pk}",
-            participant=str(team.pk),
-            team=team.display_name,
-            ticker=stock.ticker,
-            type=trade.type,
-            quantity=trade.quantity,
-            price=str(trade.price),
-            total=str(trade.total),
-            fee=str(trade.fee),
-            day=trade.day,
             reason=reason,
-            cash_before=str(team.cash),
-            cash_after=str(cash_after),
-            holding_before=held,
-            holding_after=held_after,
+            now=now,
         )
-        reads_changed("leaderboard")
-        trade.reversed_at, trade.reversed_by, trade.reversal_reason = now, by, reason
-        # The reversed trade with it: the team's history page marks it without asking.
-        portfolio = {**events.portfolio(team), "transaction": events.own_trade(trade)}
-        broadcast("portfolio", portfolio, to=team.user_id)
-        leaderboard_changed()
+        _announce(trade, team, undo, by=by, reason=reason, now=now)
     return Transaction.objects.select_related("company", "participant", "reversed_by").get(pk=trade.pk)
+
+
+def _write(trade: Transaction, team: Participant, holding: Holding, undo: Undo, *, by, reason: str, now) -> None:
+    Transaction.objects.filter(pk=trade.pk, reversed_at__isnull=True).update(
+        reversed_at=now, reversed_by=by, reversal_reason=reason
+    )
+    holding.quantity = undo.held_after
+    holding.average_cost = (
+        _replayed_average_cost(participant_id=team.pk, company_id=trade.company_id) if undo.held_after else ZERO
+    )
+    holding.save()
+    standing = Transaction.objects.filter(participant=team, reversed_at__isnull=True).aggregate(
+        count=Count("pk"), last=Max("created_at")
+    )
+    last_trade_at = team.last_trade_at
+    if standing["last"] is None or standing["last"] < trade.created_at:
+        last_trade_at = standing["last"]  # it was the team's latest trade: the one before counts now
+    Participant.objects.filter(pk=team.pk).update(
+        cash=undo.cash_after, trade_count=standing["count"], last_trade_at=last_trade_at, updated_at=now
+    )
+    revalue(Participant.objects.filter(pk=team.pk))
+
+
+def _announce(trade: Transaction, team: Participant, undo: Undo, *, by, reason: str, now) -> None:
+    audit(
+        by=by,
+        action="trade_reverse",
+        target=f"transaction:{trade.pk}",
+        participant=str(team.pk),
+        team=team.display_name,
+        ticker=trade.company.ticker,
+        type=trade.type,
+        quantity=trade.quantity,
+        price=str(trade.price),
+        total=str(trade.total),
+        fee=str(trade.fee),
+        day=trade.day,
+        reason=reason,
+        cash_before=str(team.cash),
+        cash_after=str(undo.cash_after),
+        holding_before=undo.held_before,
+        holding_after=undo.held_after,
+    )
+    reads_changed("leaderboard")
+    trade.reversed_at, trade.reversed_by, trade.reversal_reason = now, by, reason
+    # The reversed trade with the team's portfolio: its history page marks it without asking.
+    portfolio = {**events.portfolio(team), "transaction": events.own_trade(trade)}
+    broadcast("portfolio", portfolio, to=team.user_id)
+    leaderboard_changed()

@@ -108,15 +108,31 @@ def signup_is_open() -> bool:
 
 
 def team_signup(*, email: str, password: str, display_name: str, school: str = "") -> Participant:
-    """Create a participant account and its team. Sign-up never makes an admin."""
+    """A team signs itself up, while sign-up is open. Sign-up never makes an admin."""
     if not signup_is_open():
         raise SignupClosed("Sign-up is closed for this event. Ask the organisers for an account.")
+    return team_register(email=email, password=password, display_name=display_name, school=school)
+
+
+def team_register(
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    school: str = "",
+    starting_cash: Decimal | None = None,
+    by: User | None = None,
+) -> Participant:
+    """A participant's account and its team, made together (sign-up, an organiser's form).
+    AlreadyRegistered names the field when another account or team took the e-mail or the name
+    first: the forms check both, but two requests may race past the check; the database decides."""
     try:
         with transaction.atomic():
             user = User.objects.create_user(email=email, password=password, role=Role.PARTICIPANT)
-            return participant_create(user=user, display_name=display_name, school=school)
+            return participant_create(
+                user=user, display_name=display_name, school=school, starting_cash=starting_cash, by=by
+            )
     except IntegrityError as exc:
-        # Two sign-ups raced past the serializer's check; the database decided.
         field = "display_name" if "display_name" in str(exc) else "email"
         raise AlreadyRegistered(field) from exc
 

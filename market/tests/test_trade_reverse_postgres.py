@@ -65,7 +65,7 @@ def test_reversals_racing_the_teams_own_trades_never_break_the_ledger(make_team,
     market_open(by=None)
     team = make_team("Bull Riders", starting_cash=Decimal("300.00"))
     outsider = make_team("Bear Necessities", starting_cash=Decimal("300.00"))
-    bought = [trade_execute(participant=team, company=acme, side="buy", quantity=2) for _ in range(12)]
+    bought = [trade_execute(participant=team, company=acme, side="buy", quantity=2).transaction for _ in range(12)]
     trade_execute(participant=outsider, company=acme, side="buy", quantity=5)
     team_token = Token.objects.create(user=team.user).key
     outsider_token = Token.objects.create(user=outsider.user).key

@@ -67,7 +67,26 @@ class CompanyResource(SpreadsheetResource):
         new = company._state.adding
         errors: dict[str, str] = {}
         wanted: dict[str, Any] = {}
+        self._read_ticker(values, new, number, wanted, errors)
+        self._read_name(values, new, wanted, errors)
+        if "description" in values:
+            wanted["description"] = values["description"]
+        self._read_prices(values, new, wanted, errors)
+        readers = {"is_active": parse_bool, "financials": lambda text: parse_json_object(text) if text else {}}
+        for column, read in readers.items():
+            if column in values and (values[column] or column == "financials"):
+                try:
+                    wanted[column] = read(values[column])
+                except CellError as exc:
+                    errors[column] = str(exc)
+        if errors:
+            raise ValidationError(errors)
+        changes = wanted if new else {name: value for name, value in wanted.items() if getattr(company, name) != value}
+        for name, value in changes.items():
+            setattr(company, name, value)  # the preview shows the new values
+        return changes
 
+    def _read_ticker(self, values: dict, new: bool, number, wanted: dict, errors: dict) -> None:
         ticker = values.get("ticker", "").upper()
         if not ticker:
             errors["ticker"] = "The ticker is empty."
@@ -78,19 +97,20 @@ class CompanyResource(SpreadsheetResource):
             if new:
                 wanted["ticker"] = ticker
 
-        if "name" in values:
-            if not values["name"]:
-                errors["name"] = "The name is empty."
-            elif len(values["name"]) > 200:
-                errors["name"] = "The name is longer than 200 characters."
-            else:
-                wanted["name"] = values["name"]
-        elif new:
-            errors["name"] = "A new company needs a name: add a name column."
+    @staticmethod
+    def _read_name(values: dict, new: bool, wanted: dict, errors: dict) -> None:
+        if "name" not in values:
+            if new:
+                errors["name"] = "A new company needs a name: add a name column."
+        elif not values["name"]:
+            errors["name"] = "The name is empty."
+        elif len(values["name"]) > 200:
+            errors["name"] = "The name is longer than 200 characters."
+        else:
+            wanted["name"] = values["name"]
 
-        if "description" in values:
-            wanted["description"] = values["description"]
-
+    @staticmethod
+    def _read_prices(values: dict, new: bool, wanted: dict, errors: dict) -> None:
         for column, field in (("price", "current_price"), ("previous_price", "previous_price")):
             text = values.get(column, "")
             if not text:
@@ -101,25 +121,6 @@ class CompanyResource(SpreadsheetResource):
                 wanted[field] = parse_amount(text)
             except CellError as exc:
                 errors[column] = str(exc)
-
-        if values.get("is_active"):
-            try:
-                wanted["is_active"] = parse_bool(values["is_active"])
-            except CellError as exc:
-                errors["is_active"] = str(exc)
-
-        if "financials" in values:
-            try:
-                wanted["financials"] = parse_json_object(values["financials"]) if values["financials"] else {}
-            except CellError as exc:
-                errors["financials"] = str(exc)
-
-        if errors:
-            raise ValidationError(errors)
-        changes = wanted if new else {name: value for name, value in wanted.items() if getattr(company, name) != value}
-        for name, value in changes.items():
-            setattr(company, name, value)  # the preview shows the new values
-        return changes
 
     def persist(self, company: Company, *, is_create: bool, changes: dict, by: User | None) -> None:
         if is_create:

@@ -54,16 +54,16 @@ def test_the_import_holds_every_company_price_lock_before_its_first_price_change
     first, second = make_company("AAA", "10.00"), make_company("BBB", "20.00")
     content = workbook([["ticker", "price"], ["AAA", "11.00"], ["BBB", "21.00"]])
     dataset = read_sheet(content, "c.xlsx").as_dataset()
-    from organisers import resources
+    from organisers.resources import companies
 
-    real_price_set, seen = resources.price_set, {}
+    real_company_edit, seen = companies.company_edit, {}
 
-    def price_set_watched(*, company, **kwargs):
+    def company_edit_watched(*, company, **changes):
         if company.ticker == "AAA":  # the first change, which locks AAA's holders: BBB must be held already
             seen["BBB free during AAA's change"] = a_trade_could_lock(second)
-        return real_price_set(company=company, **kwargs)
+        return real_company_edit(company=company, **changes)
 
-    monkeypatch.setattr(resources, "price_set", price_set_watched)
+    monkeypatch.setattr(companies, "company_edit", company_edit_watched)
 
     with transaction.atomic():
         result = CompanyResource().import_data(dataset, dry_run=False)

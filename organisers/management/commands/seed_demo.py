@@ -127,62 +127,70 @@ class Command(BaseCommand):
         now = timezone.now()
         EventSettings.load()
         counts = {"companies": 0, "news items": 0, "teams": 0, "admins": 0}
-
         if not User.objects.filter(email__iexact=DEMO_ADMIN_EMAIL).exists():
             User.objects.create_user(email=DEMO_ADMIN_EMAIL, password=DEMO_ADMIN_PASSWORD, role=Role.ADMIN)
             counts["admins"] += 1
-
-        days_exist = TradingDay.objects.exists()
-        if not days_exist:
-            for number in range(1, HISTORY_DAYS + 1):
-                opened = now - timedelta(days=HISTORY_DAYS - number + 1)
-                TradingDay.objects.create(number=number, opened_at=opened, closed_at=opened + timedelta(hours=6))
-        days = list(TradingDay.objects.filter(closed_at__isnull=False).order_by("number"))
-
-        for index, (ticker, name, description, start, volatility) in enumerate(COMPANIES):
-            if Company.objects.filter(ticker=ticker).exists():
-                continue
-            counts["companies"] += 1
-            rng = random.Random(ticker)
-            price = Decimal(start)
-            points = []
-            for day in days:
-                for step in range(4):
-                    at = day.opened_at + timedelta(hours=step * 2)
-                    drift = Decimal(str(round(rng.uniform(-volatility, volatility) / 2, 4)))
-                    price = max(money(price * (1 + drift)), Decimal("1.00"))
-                    points.append((price, at, day.number))
-            close = points[-1][0] if points else Decimal(start)
-            company = Company.objects.create(
-                ticker=ticker,
-                name=name,
-                description=description,
-                financials=_financials(Decimal(start), index),
-                current_price=close,
-                previous_price=close,
-            )
-            PricePoint.objects.bulk_create(
-                [PricePoint(company=company, price=p, at=at, day=number) for p, at, number in points]
-            )
-            if ticker == "GRID":  # the scheduler's turn: results day lifts Surya Grid
-                ScheduledPrice.objects.create(
-                    company=company, price=money(close * Decimal("1.12")), at=now + timedelta(hours=50)
-                )
-
+        days = _past_days(now)
+        for index, listing in enumerate(COMPANIES):
+            counts["companies"] += _list_company(index, *listing, days=days, now=now)
         for title, content, hours in NEWS:
-            if News.objects.filter(title=title).exists():
-                continue
-            published_at = None if hours is None else now + timedelta(hours=hours)
-            news_create(by=None, title=title, content=content, published_at=published_at)
-            counts["news items"] += 1
-
+            if not News.objects.filter(title=title).exists():
+                published_at = None if hours is None else now + timedelta(hours=hours)
+                news_create(by=None, title=title, content=content, published_at=published_at)
+                counts["news items"] += 1
         for number, team in enumerate(TEAMS, start=1):
-            email = f"team{number:02d}@demo.brainstorm"
-            if User.objects.filter(email__iexact=email).exists():
-                continue
-            if Participant.objects.filter(display_name__iexact=team).exists():
-                continue
-            user = User.objects.create_user(email=email, password=DEMO_TEAM_PASSWORD, role=Role.PARTICIPANT)
-            participant_create(user=user, display_name=team, school=SCHOOLS[number % len(SCHOOLS)])
-            counts["teams"] += 1
+            counts["teams"] += _make_team(number, team)
         return counts
+
+
+def _past_days(now) -> list[TradingDay]:
+    """The closed days of the demo's history (made the first time)."""
+    if not TradingDay.objects.exists():
+        for number in range(1, HISTORY_DAYS + 1):
+            opened = now - timedelta(days=HISTORY_DAYS - number + 1)
+            TradingDay.objects.create(number=number, opened_at=opened, closed_at=opened + timedelta(hours=6))
+    return list(TradingDay.objects.filter(closed_at__isnull=False).order_by("number"))
+
+
+def _list_company(index, ticker, name, description, start, volatility, *, days, now) -> int:
+    """A demo company with a price history over the past days; 0 if it is already listed."""
+    if Company.objects.filter(ticker=ticker).exists():
+        return 0
+    rng = random.Random(ticker)
+    price = Decimal(start)
+    points = []
+    for day in days:
+        for step in range(4):
+            at = day.opened_at + timedelta(hours=step * 2)
+            drift = Decimal(str(round(rng.uniform(-volatility, volatility) / 2, 4)))
+            price = max(money(price * (1 + drift)), Decimal("1.00"))
+            points.append((price, at, day.number))
+    close = points[-1][0] if points else Decimal(start)
+    company = Company.objects.create(
+        ticker=ticker,
+        name=name,
+        description=description,
+        financials=_financials(Decimal(start), index),
+        current_price=close,
+        previous_price=close,
+    )
+    PricePoint.objects.bulk_create(
+        [PricePoint(company=company, price=p, at=at, day=number) for p, at, number in points]
+    )
+    if ticker == "GRID":  # the scheduler's turn: results day lifts Surya Grid
+        ScheduledPrice.objects.create(
+            company=company, price=money(close * Decimal("1.12")), at=now + timedelta(hours=50)
+        )
+    return 1
+
+
+def _make_team(number: int, team: str) -> int:
+    email = f"team{number:02d}@demo.brainstorm"
+    if (
+        User.objects.filter(email__iexact=email).exists()
+        or Participant.objects.filter(display_name__iexact=team).exists()
+    ):
+        return 0
+    user = User.objects.create_user(email=email, password=DEMO_TEAM_PASSWORD, role=Role.PARTICIPANT)
+    participant_create(user=user, display_name=team, school=SCHOOLS[number % len(SCHOOLS)])
+    return 1

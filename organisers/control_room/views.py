@@ -7,7 +7,6 @@ redirect and a message. A form with errors changes nothing: it is kept in the se
 next page, which draws it again with each error beside its field.
 """
 
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +16,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST
@@ -26,10 +25,19 @@ from common.problems import DomainError
 from market import selectors, services
 from market.errors import PriceChanged
 from market.live import current_overlay_token
-from market.models import MAX_PRICE, Company, Participant, Transaction
+from market.models import Company, Participant, Transaction
 from market.money import money
 from market.templatetags.money import amount, count
 from newsroom.services import news_create
+from organisers.control_room.forms import (
+    FORMS,
+    BellForm,
+    FreezeForm,
+    NewsForm,
+    OverlayTokenForm,
+    PriceBoardForm,
+    ReversalForm,
+)
 from overlay import presence
 
 LATEST_TRADES = 25
@@ -41,101 +49,6 @@ OVERLAY_PAGES = [
     ("news", "News lower-third"),
     ("bell", "Bell banner"),
 ]
-
-
-# Forms
-
-
-class BellForm(forms.Form):
-    action = forms.ChoiceField(choices=[("open", "Open the day"), ("close", "Close the day")], widget=forms.HiddenInput)
-    # The market as the page showed it: a bell rung from a page drawn before another organiser
-    # rang it must not open or close a day nobody meant.
-    seen_day = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
-    confirm = forms.BooleanField(
-        label="I am sure",
-        error_messages={"required": "Tick “I am sure” to ring the bell."},
-    )
-
-
-class PriceBoardForm(forms.Form):
-    """Every company's price, and, hidden, the price it had when the page was drawn."""
-
-    def __init__(self, *args, companies: list[Company], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.companies = companies
-        for company in companies:
-            self.fields[f"price_{company.pk}"] = forms.DecimalField(
-                label=company.ticker,
-                max_digits=14,
-                decimal_places=2,
-                min_value=Decimal("0.01"),
-                max_value=MAX_PRICE,
-                initial=company.current_price,
-                widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 12, "autocomplete": "off"}),
-            )
-            self.fields[f"drawn_{company.pk}"] = forms.DecimalField(
-                max_digits=14, decimal_places=2, initial=company.current_price, widget=forms.HiddenInput
-            )
-
-    def rows(self) -> list[dict[str, Any]]:
-        return [{"company": c, "price": self[f"price_{c.pk}"], "drawn": self[f"drawn_{c.pk}"]} for c in self.companies]
-
-    def changes(self) -> list[tuple[Company, Decimal, Decimal]]:
-        """(company, new price, price when drawn) for each price the organiser changed."""
-        data = self.cleaned_data
-        wanted = [(c, data[f"price_{c.pk}"], data[f"drawn_{c.pk}"]) for c in self.companies]
-        return [(company, new, drawn) for company, new, drawn in wanted if new != drawn]
-
-
-class NewsForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    content = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
-    publish_at = forms.DateTimeField(
-        required=False,
-        label="Publish at",
-        help_text=f"Event time ({settings.EVENT_TIMEZONE}). Leave empty to publish now.",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-
-    def clean_publish_at(self):
-        at = self.cleaned_data["publish_at"]
-        if at is not None and at <= timezone.now():
-            raise forms.ValidationError("Pick a time in the future, or leave it empty to publish now.")
-        return at
-
-
-class FreezeForm(forms.Form):
-    team = forms.CharField(max_length=200, label="Team", widget=forms.TextInput(attrs={"list": "team-names"}))
-    frozen = forms.TypedChoiceField(
-        choices=[("1", "Freeze"), ("0", "Unfreeze")], coerce=lambda value: value == "1", widget=forms.HiddenInput
-    )
-
-    def clean_team(self) -> Participant:
-        name = self.cleaned_data["team"].strip()
-        team = Participant.objects.filter(display_name__iexact=name).first()
-        if team is None:
-            raise forms.ValidationError(f"No team is called “{name}”.")
-        return team
-
-
-class OverlayTokenForm(forms.Form):
-    confirm = forms.BooleanField(
-        label="I am sure",
-        error_messages={"required": "Tick “I am sure” to rotate the overlay token."},
-    )
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("auto_id", "id_overlay_token_%s")  # the bell's "I am sure" is on the same page
-        super().__init__(*args, **kwargs)
-
-
-class ReversalForm(forms.Form):
-    trade = forms.UUIDField(widget=forms.HiddenInput)
-    reason = forms.CharField(max_length=500, error_messages={"required": "Say why the trade is reversed."})
-
-
-# The forms kept with their errors for the next page (a reversal's refusal is a message).
-FORMS = {"bell": BellForm, "news": NewsForm, "freeze": FreezeForm, "overlay_token": OverlayTokenForm}
 
 
 # The form kept for the next page (post/redirect/get with errors)
@@ -391,20 +304,3 @@ def rotate_overlay_token(request: HttpRequest) -> HttpResponse:
         "updating. Put the new URLs below into every OBS browser source.",
     )
     return _back("overlay")
-
-
-def _staff(view):
-    return admin.site.admin_view(view)
-
-
-app_name = "control_room"
-urlpatterns = [
-    path("", _staff(control_room), name="index"),
-    path("counts", _staff(counts), name="counts"),
-    path("bell", _staff(bell), name="bell"),
-    path("prices", _staff(prices), name="prices"),
-    path("news", _staff(news), name="news"),
-    path("freeze", _staff(freeze), name="freeze"),
-    path("reverse", _staff(reverse_trade), name="reverse"),
-    path("overlay-token", _staff(rotate_overlay_token), name="overlay_token"),
-]

@@ -1,0 +1,17 @@
+"""The benchmark's scenarios, in the order `make bench` runs them."""
+
+from bench.scenarios.burst import scenario_anatomy, scenario_burst, scenario_sustained
+from bench.scenarios.eventday import scenario_eventday
+from bench.scenarios.fanout import scenario_fanout, scenario_servers
+from bench.scenarios.scale import scenario_import, scenario_reads
+
+SCENARIOS = {
+    "eventday": scenario_eventday,
+    "burst": scenario_burst,
+    "sustained": scenario_sustained,
+    "fanout": scenario_fanout,
+    "import": scenario_import,
+    "reads": scenario_reads,
+    "servers": scenario_servers,
+    "anatomy": scenario_anatomy,
+}

@@ -1,0 +1,23 @@
+"""The control room (`/admin/control-room/`): its page and actions (`views`), its forms (`forms`)."""
+
+from django.contrib import admin
+from django.urls import path
+
+from organisers.control_room import views
+
+
+def _staff(view):
+    return admin.site.admin_view(view)
+
+
+app_name = "control_room"
+urlpatterns = [
+    path("", _staff(views.control_room), name="index"),
+    path("counts", _staff(views.counts), name="counts"),
+    path("bell", _staff(views.bell), name="bell"),
+    path("prices", _staff(views.prices), name="prices"),
+    path("news", _staff(views.news), name="news"),
+    path("freeze", _staff(views.freeze), name="freeze"),
+    path("reverse", _staff(views.reverse_trade), name="reverse"),
+    path("overlay-token", _staff(views.rotate_overlay_token), name="overlay_token"),
+]
