@@ -58,6 +58,13 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _order_fills_inline(settings):
+    """Waiting orders fill in the thread whose change made them due, once it commits: the test's
+    own (market.services.desk); a live server's desk works in the background."""
+    settings.ORDER_FILLS = "inline"
+
+
 @pytest.fixture
 def api():
     return APIClient()

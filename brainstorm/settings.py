@@ -207,6 +207,9 @@ LEADERBOARD_EVENT_INTERVAL = env.float("LEADERBOARD_EVENT_INTERVAL", default=1.0
 RANK_EVENT_INTERVAL = env.float("RANK_EVENT_INTERVAL", default=2.0)
 SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 SCHEDULER_INTERVAL_SECONDS = env.float("SCHEDULER_INTERVAL_SECONDS", default=1.0)
+# Waiting orders fill on the process's order desk once a price change commits (market.services.book);
+# "inline": in the changing request's own thread, after its commit (the tests).
+ORDER_FILLS = env.str("ORDER_FILLS", default="background")
 # The scheduler answers /metrics on this port (0: not at all), under the METRICS_* rule below.
 SCHEDULER_METRICS_PORT = env.int("SCHEDULER_METRICS_PORT", default=0)
 

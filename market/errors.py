@@ -72,6 +72,16 @@ class SignupClosed(DomainError):
     title = "Sign-up is closed"
 
 
+class OrderNotOpen(DomainError):
+    code = "order_not_open"
+    title = "Order is not open"
+
+
+class TooManyOrders(DomainError):
+    code = "too_many_orders"
+    title = "Too many open orders"
+
+
 class AlreadyRegistered(Exception):
     """The e-mail or team name is taken (found by the database, after a race)."""
 
@@ -99,6 +109,8 @@ def team_sentence(problem: dict, order: dict) -> str:
         )
     if code == "company_inactive":
         return f"{ticker} cannot be traded right now."
+    if code == "too_many_orders":
+        return problem.get("detail") or "Your team has too many open orders; cancel one first."
     if code == "participant_frozen":
         return "Your team is frozen by the organisers, so it cannot trade. Ask them why."
     return problem.get("detail") or "The order was refused."

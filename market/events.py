@@ -10,11 +10,12 @@ from django.db import transaction
 from common.read_cache import read_cached
 from common.serializers import represent, represent_many
 from market import selectors
-from market.models import Company, EventSettings, Participant, Transaction
+from market.models import Company, EventSettings, Order, Participant, Transaction
 from market.serializers import (
     CompanySerializer,
     LeaderboardEntrySerializer,
     MarketSerializer,
+    OrderSerializer,
     PortfolioSerializer,
     TransactionSerializer,
 )
@@ -58,6 +59,17 @@ def trade(trade: Transaction, team: Participant) -> dict[str, Any]:
 def own_trade(trade: Transaction) -> dict[str, Any]:
     """A team's own trade, as its history and the API show it."""
     return represent(TransactionSerializer, trade)
+
+
+def order(order: Order) -> dict[str, Any]:
+    """A team's own order (SPEC §4b), as the API shows it."""
+    return represent(OrderSerializer, order)
+
+
+def open_orders(team: Participant) -> list[dict[str, Any]]:
+    """The team's open orders, oldest first: what its trade page lists (the snapshot's `orders`)."""
+    orders = Order.objects.filter(participant=team, status="open").select_related("company").order_by("created_at")
+    return represent_many(OrderSerializer, orders)
 
 
 def portfolio(team: Participant) -> dict[str, Any]:

@@ -79,6 +79,10 @@ def _portfolio(viewer: Viewer) -> dict | None:
     return events.portfolio(viewer.user.participant) if viewer.is_team else None
 
 
+def _orders(viewer: Viewer) -> list | None:
+    return events.open_orders(viewer.user.participant) if viewer.is_team else None
+
+
 def register() -> None:
     domain.provide(
         viewer_for_user=viewer_for_user, overlay_token_ok=overlay_token_ok, user_for_api_token=user_for_api_token
@@ -87,5 +91,6 @@ def register() -> None:
     domain.snapshot_part("companies", topic="market", build=lambda viewer: events.cached_companies())
     domain.snapshot_part("leaderboard", topic="leaderboard", build=_leaderboard)
     domain.snapshot_part("portfolio", topic="own", build=_portfolio)
+    domain.snapshot_part("orders", topic="own", build=_orders)
     domain.snapshot_part("trades", topic="trades", build=lambda viewer: events.latest_trades())
     domain.command("bell", ring_bell)

@@ -66,6 +66,7 @@ def portfolio(participant: Participant) -> dict:
             "ticker": holding.company.ticker,
             "name": holding.company.name,
             "quantity": holding.quantity,
+            "reserved_quantity": holding.reserved_quantity,
             "average_cost": holding.average_cost,
             "price": holding.company.current_price,
         }
@@ -76,7 +77,8 @@ def portfolio(participant: Participant) -> dict:
 
 def portfolio_of(team: Participant, holdings: list[dict]) -> dict:
     """The portfolio of `team` as read, from its holdings (`ticker`, `name`, `quantity`,
-    `average_cost`, `price`; in ticker order; empty ones are left out): one query, the rank."""
+    `reserved_quantity`, `average_cost`, `price`; in ticker order; empty ones are left out): one
+    query, the rank. What open orders hold is shown beside what is free (SPEC §4b)."""
     rows = []
     holdings_value = Decimal("0.00")
     for holding in holdings:
@@ -89,6 +91,7 @@ def portfolio_of(team: Participant, holdings: list[dict]) -> dict:
                 "ticker": holding["ticker"],
                 "name": holding["name"],
                 "quantity": holding["quantity"],
+                "reserved_quantity": holding.get("reserved_quantity", 0),
                 "average_cost": money(holding["average_cost"]),
                 "price": holding["price"],
                 "value": value,
@@ -100,6 +103,8 @@ def portfolio_of(team: Participant, holdings: list[dict]) -> dict:
     total = team.cash + holdings_value
     return {
         "cash": team.cash,
+        "reserved_cash": team.reserved_cash,
+        "available_cash": team.cash - team.reserved_cash,
         "starting_cash": team.starting_cash,
         "holdings": rows,
         "holdings_value": holdings_value,

@@ -9,7 +9,18 @@ from rest_framework import serializers
 from accounts.models import User
 from common import sql
 from common.serializers import StrictIntegerField, StrictSerializer
-from market.models import MAX_QUANTITY, TICKER_PATTERN, Company, Participant, TradeType, Transaction
+from market.models import (
+    MAX_PRICE,
+    MAX_QUANTITY,
+    TICKER_PATTERN,
+    Company,
+    Order,
+    OrderExpiry,
+    OrderKind,
+    Participant,
+    TradeType,
+    Transaction,
+)
 from market.selectors import company_history
 
 
@@ -167,11 +178,29 @@ class AdminCompanySerializer(CompanyDetailSerializer):
 class TransactionSerializer(serializers.ModelSerializer):
     ticker = serializers.CharField(source="company.ticker", read_only=True)
     total = serializers.DecimalField(max_digits=24, decimal_places=2, read_only=True)
+    order = serializers.SerializerMethodField(help_text="The waiting order this trade filled, if any.")
 
     class Meta:
         model = Transaction
-        fields = ["id", "ticker", "type", "quantity", "price", "total", "fee", "day", "created_at", "reversed_at"]
+        fields = [
+            "id",
+            "ticker",
+            "type",
+            "quantity",
+            "price",
+            "total",
+            "fee",
+            "day",
+            "created_at",
+            "reversed_at",
+            "order",
+        ]
         read_only_fields = fields
+
+    def get_order(self, trade: Transaction) -> str | None:
+        """Set by the reads (`with_order`) and by an order's fill; no query of its own."""
+        order = getattr(trade, "from_order", None)
+        return str(order) if order else None
 
 
 class AdminTransactionSerializer(TransactionSerializer):
@@ -219,6 +248,7 @@ class HoldingSerializer(serializers.Serializer):
     ticker = serializers.CharField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
+    reserved_quantity = serializers.IntegerField(help_text="Shares held by open sell orders.")
     average_cost = _money()
     price = _money()
     value = _money()
@@ -234,6 +264,8 @@ class HoldingSerializer(serializers.Serializer):
 
 class PortfolioSerializer(serializers.Serializer):
     cash = _money()
+    reserved_cash = _money(help_text="Cash held by open buy orders.")
+    available_cash = _money(help_text="Cash less what open orders hold: what a new order may spend.")
     starting_cash = _money()
     holdings = HoldingSerializer(many=True)
     holdings_value = _money()
@@ -295,3 +327,62 @@ class SignupResponseSerializer(serializers.Serializer):
     user = UserSerializer()
     participant = ParticipantSerializer()
     token = serializers.CharField()
+
+
+class OrderRequestSerializer(TradeRequestSerializer):
+    """SPEC §4b: an order that waits for its price. `expected_price` has no meaning here."""
+
+    kind = serializers.ChoiceField(choices=OrderKind.choices)
+    price = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=MAX_PRICE,
+        error_messages={"max_decimal_places": "Use at most 2 decimal places (cents)."},
+    )
+    expires = serializers.ChoiceField(choices=OrderExpiry.choices, default=OrderExpiry.DAY)
+    expected_price = None
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    ticker = serializers.CharField(source="company.ticker", read_only=True)
+    transaction = serializers.UUIDField(source="transaction_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "ticker",
+            "type",
+            "kind",
+            "quantity",
+            "price",
+            "status",
+            "expires",
+            "reserved",
+            "created_at",
+            "filled_at",
+            "closed_at",
+            "transaction",
+            "reason",
+        ]
+        read_only_fields = fields
+
+
+class AdminOrderSerializer(OrderSerializer):
+    participant = serializers.UUIDField(source="participant_id", read_only=True)
+    team = serializers.CharField(source="participant.display_name", read_only=True)
+    cancelled_by = serializers.UUIDField(source="cancelled_by_id", read_only=True, allow_null=True)
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "participant", "team", "cancelled_by"]
+        read_only_fields = fields
+
+
+class OrderCancelSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class OrderResponseSerializer(serializers.Serializer):
+    order = OrderSerializer()
+    portfolio = PortfolioSerializer()

@@ -25,7 +25,7 @@ def holdings_values(teams: str) -> str:
 
 # The team with the company and the event's rules, and the open day's number (None: closed).
 TEAM_FOR_TRADE = """
-    SELECT p.cash, p.is_frozen, p.display_name, p.starting_cash, p.trade_count,
+    SELECT p.cash, p.reserved_cash, p.is_frozen, p.display_name, p.starting_cash, p.trade_count,
            c.ticker, c.name, c.current_price, c.is_active,
            s.lot_size, s.buy_fee_rate, s.sell_fee_rate,
            (SELECT d.number FROM trading_days d
@@ -35,21 +35,25 @@ TEAM_FOR_TRADE = """
 """
 # Every holding of the team, with its company's price (its portfolio, read once).
 TEAM_HOLDINGS = """
-    SELECT h.id, h.company_id, h.quantity, h.average_cost, c.ticker, c.name, c.current_price
+    SELECT h.id, h.company_id, h.quantity, h.reserved_quantity, h.average_cost, c.ticker, c.name, c.current_price
       FROM holdings h JOIN companies c ON c.id = h.company_id
      WHERE h.participant_id = %s
      ORDER BY c.ticker
 """
-HOLDING_INSERT = "INSERT INTO holdings (participant_id, company_id, quantity, average_cost) VALUES (%s, %s, %s, %s)"
-HOLDING_UPDATE = "UPDATE holdings SET quantity = %s, average_cost = %s WHERE id = %s"
+HOLDING_INSERT = (
+    "INSERT INTO holdings (participant_id, company_id, quantity, reserved_quantity, average_cost)"
+    " VALUES (%s, %s, %s, %s, %s)"
+)
+HOLDING_UPDATE = "UPDATE holdings SET quantity = %s, reserved_quantity = %s, average_cost = %s WHERE id = %s"
 TRADE_INSERT = (
     "INSERT INTO transactions (id, participant_id, company_id, type, quantity, price, fee, day,"
     " idempotency_key, created_at, reversal_reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '')"
 )
-# The new cash, the count, and the value at current prices (SQL sums the holdings, so the stored
-# value is the one every other revaluation computes).
+# The new cash and what orders hold of it, the count, and the value at current prices (SQL sums
+# the holdings, so the stored value is the one every other revaluation computes).
 TEAM_AFTER_TRADE = (
-    "UPDATE participants SET cash = %s, trade_count = trade_count + 1, last_trade_at = %s, updated_at = %s,"
+    "UPDATE participants SET cash = %s, reserved_cash = %s, trade_count = trade_count + 1,"
+    " last_trade_at = %s, updated_at = %s,"
     f" portfolio_value = %s + {HOLDINGS_VALUE} WHERE id = %s RETURNING portfolio_value"
 )
 # A price change's holders revalued in one pass (market.services.prices.price_set).

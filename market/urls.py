@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from market.api import reads, teams, trading
+from market.api import orders, reads, teams, trading
 
 router = SimpleRouter(trailing_slash=False)
 router.register("companies", reads.CompanyViewSet, basename="companies")
@@ -14,6 +14,8 @@ urlpatterns = [
     path("market", reads.MarketView.as_view(), name="market"),
     path("portfolio", reads.PortfolioView.as_view(), name="portfolio"),
     path("transactions", trading.TransactionsView.as_view(), name="transactions"),
+    path("orders", orders.OrdersView.as_view(), name="orders"),
+    path("orders/<uuid:order_id>", orders.OrderView.as_view(), name="order"),
     path("leaderboard", reads.LeaderboardView.as_view(), name="leaderboard"),
     *router.urls,
 ]

@@ -3,7 +3,7 @@ the results workbook. Each view validates, calls one service, answers."""
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import F, ProtectedError
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -19,15 +19,26 @@ from common.read_cache import reads_changed
 from common.serializers import StrictSerializer
 from market import selectors, services
 from market.errors import AlreadyRegistered, CompanyHasTrades
-from market.models import TICKER_PATTERN, Company, EventSettings, Participant, TradeType, Transaction
+from market.models import (
+    TICKER_PATTERN,
+    Company,
+    EventSettings,
+    Order,
+    OrderStatus,
+    Participant,
+    TradeType,
+    Transaction,
+)
 from market.serializers import (
     AdminCompanySerializer,
+    AdminOrderSerializer,
     AdminParticipantCreateSerializer,
     AdminParticipantSerializer,
     AdminParticipantUpdateSerializer,
     AdminTransactionSerializer,
     CashAdjustmentSerializer,
     MarketSerializer,
+    OrderCancelSerializer,
     TradeReversalSerializer,
 )
 from newsroom.models import News
@@ -147,7 +158,11 @@ class AdminTransactionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AdminTransactionSerializer
 
     def get_queryset(self):
-        trades = Transaction.objects.select_related("company", "participant").order_by("-created_at", "-id")
+        trades = (
+            Transaction.objects.select_related("company", "participant")
+            .annotate(from_order=F("order__id"))
+            .order_by("-created_at", "-id")
+        )
         if self.action != "list":
             return trades
         params = {key: value for key, value in self.request.query_params.items() if value != ""}
@@ -168,6 +183,45 @@ class AdminTransactionViewSet(viewsets.ReadOnlyModelViewSet):
         form.is_valid(raise_exception=True)
         reversed_trade = services.trade_reverse(trade=trade, by=request.user, reason=form.validated_data["reason"])
         return Response(AdminTransactionSerializer(reversed_trade).data)
+
+
+class OrderFilterSerializer(StrictSerializer):
+    participant = serializers.UUIDField(required=False)
+    ticker = serializers.RegexField(TICKER_PATTERN, required=False)
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    page = serializers.IntegerField(min_value=1, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[OrderFilterSerializer]))
+class AdminOrderViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every team's orders that wait, newest first, filtered by team, ticker or status."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = AdminOrderSerializer
+
+    def get_queryset(self):
+        orders = Order.objects.select_related("company", "participant").order_by("-created_at", "-id")
+        if self.action != "list":
+            return orders
+        params = {key: value for key, value in self.request.query_params.items() if value != ""}
+        if "ticker" in params:
+            params["ticker"] = params["ticker"].upper()
+        filters = OrderFilterSerializer(data=params)
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        lookups = {"participant_id": "participant", "company__ticker": "ticker", "status": "status"}
+        return orders.filter(**{lookup: wanted[name] for lookup, name in lookups.items() if name in wanted})
+
+    @extend_schema(request=OrderCancelSerializer, responses=AdminOrderSerializer, tags=["admin"])
+    @action(detail=True, methods=["post"], url_path="cancel")
+    def cancel(self, request, pk=None):
+        """Cancel an open order with a reason (audited; the team hears it); 409 `order_not_open`."""
+        form = OrderCancelSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        result = services.book_cancel(order=self.get_object(), by=request.user, reason=form.validated_data["reason"])
+        return Response(
+            AdminOrderSerializer(Order.objects.select_related("company", "participant").get(pk=result.order.pk)).data
+        )
 
 
 class AdminMarketOpenView(APIView):

@@ -1,4 +1,6 @@
-"""Fires what organisers scheduled: news releases, day opens and closes, price changes.
+"""Fires what organisers scheduled: news releases, day opens and closes, price changes; and
+fills the waiting orders they made due (each process fills them after its own changes; this
+pass catches what a stopped process left).
 
 Each item fires exactly once, even with two schedulers running: every firing is a database
 transaction that claims its rows (row locks, SKIP LOCKED on PostgreSQL; SQLite serialises all
@@ -15,7 +17,7 @@ from django.utils import timezone
 
 from market.errors import MarketAlreadyClosed, MarketAlreadyOpen
 from market.models import ScheduledPrice, TradingDay
-from market.services import current_day_number, market_close, market_open, open_day, price_set
+from market.services import book_fill_due, current_day_number, market_close, market_open, open_day, price_set
 from newsroom.models import News
 from newsroom.services import news_announce_due
 
@@ -109,7 +111,12 @@ def _announce_due_news(now: datetime) -> list[str]:
     return [f"news {news.title!r}" for news in news_announce_due(now=now)]
 
 
-STEPS = (_close_due_day, _announce_due_news, _apply_due_prices, _open_due_day)
+def _fill_due_orders(now: datetime) -> list[str]:
+    filled = book_fill_due()
+    return [f"{filled} waiting orders filled"] if filled else []
+
+
+STEPS = (_close_due_day, _announce_due_news, _apply_due_prices, _open_due_day, _fill_due_orders)
 
 
 def run_due(now: datetime | None = None) -> list[str]:

@@ -7,6 +7,7 @@ router = SimpleRouter(trailing_slash=False)
 router.register("admin/companies", api.AdminCompanyViewSet, basename="admin-companies")
 router.register("admin/participants", api.AdminParticipantViewSet, basename="admin-participants")
 router.register("admin/transactions", api.AdminTransactionViewSet, basename="admin-transactions")
+router.register("admin/orders", api.AdminOrderViewSet, basename="admin-orders")
 router.register("admin/news", api.AdminNewsViewSet, basename="admin-news")
 
 # The explicit paths first: the router would take `admin/participants/import` for a team's id.

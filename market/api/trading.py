@@ -1,5 +1,6 @@
 """A team's trades (SPEC §4): its history, and an order placed at the current price."""
 
+from django.db.models import F
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import GenericAPIView
@@ -24,6 +25,7 @@ class TransactionsView(GenericAPIView):
         return (
             Transaction.objects.filter(participant=self.request.user.participant)
             .select_related("company")
+            .annotate(from_order=F("order__id"))
             .order_by("-created_at", "-id")
         )
 

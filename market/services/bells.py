@@ -14,6 +14,8 @@ from market.errors import MarketAlreadyClosed, MarketAlreadyOpen
 from market.models import Company, DailyValue, Participant, TradingDay
 from market.services import locks
 from market.services.audit import audit
+from market.services.book import book_expire_day
+from market.services.fills import fills_after_commit
 from overlay.events import broadcast
 
 
@@ -55,6 +57,7 @@ def market_open(*, by: User | None, day_number: int | None = None, now: datetime
             reads_changed("market", "companies")  # a company's chart starts the day
             activity("bell", f"day {day.number} opened", action="start_day", day=day.number, by_user_id=by and by.pk)
             broadcast("bell", {"action": "start_day", "day": day.number, "market": events.market()})
+            fills_after_commit()  # orders placed while the market was closed may be due
     except IntegrityError as exc:  # a concurrent bell on a database without row locks
         raise MarketAlreadyOpen("Day is already open.") from exc
     return day
@@ -77,6 +80,7 @@ def market_close(*, by: User | None, day_number: int | None = None, now: datetim
     day.closed_at = max(now, timezone.now(), day.opened_at)
     day.save(update_fields=["closed_at"])
     Company.objects.update(previous_price=F("current_price"))
+    book_expire_day(now=day.closed_at)
     DailyValue.objects.bulk_create(
         [
             DailyValue(participant_id=pk, day=day.number, cash=cash, value=value, at=day.closed_at)

@@ -20,6 +20,7 @@ from market.money import money
 from market.services import locks
 from market.services.audit import audit
 from market.services.bells import current_day_number
+from market.services.fills import fills_after_commit
 from overlay.events import broadcast
 
 
@@ -84,6 +85,8 @@ def company_update(*, company: Company, by: User | None, **changes) -> Company:
     )
     reads_changed("companies")
     broadcast("price", events.price(company))
+    if changes.get("is_active"):
+        fills_after_commit()  # tradable again: its waiting orders may be due
     return company
 
 
@@ -130,6 +133,7 @@ def price_set(
     broadcast("price", events.price(locked))
     if holders:
         leaderboard_changed()
+    fills_after_commit()  # the waiting orders the new price makes due
     return locked
 
 

@@ -54,25 +54,32 @@ class Undo:
     held_after: int
 
 
-def reversal_check(*, trade: Transaction, team_name: str, cash: Decimal, held: int) -> Undo:
+def reversal_check(
+    *, trade: Transaction, team_name: str, cash: Decimal, held: int, reserved_cash=ZERO, reserved: int = 0
+) -> Undo:
     """The rules of a reversal, with no database: a buy gives back its total + fee and takes its
-    shares away (refused if the team no longer holds them); a sale takes back its total − fee
-    and returns its shares (refused if the team no longer has that cash)."""
+    shares away (refused if the team no longer holds them, or its open sell orders hold them); a
+    sale takes back its total − fee and returns its shares (refused if the team no longer has
+    that cash, or its open buy orders hold it: cancel them first)."""
     if trade.reversed_at is not None:
         raise ReversalRefused("This trade has already been reversed.")
     ticker = trade.company.ticker
     if trade.type == TradeType.BUY:
         cash_after, held_after = cash + trade.total + trade.fee, held - trade.quantity
-        if held_after < 0:
+        if held_after < reserved:
+            by_orders = f", {reserved} of them held by its open orders" if reserved else ""
             raise ReversalRefused(
-                f"{team_name} holds {held} {ticker} now; reversing this buy would take away {trade.quantity}.",
+                f"{team_name} holds {held} {ticker} now{by_orders}; reversing this buy would take away"
+                f" {trade.quantity}.",
                 held=held,
             )
     else:
         cash_after, held_after = cash - (trade.total - trade.fee), held + trade.quantity
-        if cash_after < 0:
+        if cash_after < reserved_cash:
+            by_orders = f", {reserved_cash} of it held by its open orders" if reserved_cash else ""
             raise ReversalRefused(
-                f"{team_name} has {cash} in cash now; reversing this sale would take back {trade.total - trade.fee}.",
+                f"{team_name} has {cash} in cash now{by_orders}; reversing this sale would take back"
+                f" {trade.total - trade.fee}.",
                 cash=str(cash),
             )
     if cash_after > MAX_CASH:
@@ -101,7 +108,12 @@ def trade_reverse(*, trade: Transaction, by: User | None, reason: str) -> Transa
             .first()
         )
         undo = reversal_check(
-            trade=trade, team_name=team.display_name, cash=team.cash, held=holding.quantity if holding else 0
+            trade=trade,
+            team_name=team.display_name,
+            cash=team.cash,
+            held=holding.quantity if holding else 0,
+            reserved_cash=team.reserved_cash,
+            reserved=holding.reserved_quantity if holding else 0,
         )
         _write(
             trade,

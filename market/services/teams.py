@@ -19,6 +19,7 @@ from market.events import leaderboard_changed
 from market.models import MAX_CASH, CashAdjustment, EventSettings, Holding, Participant
 from market.money import ZERO, money
 from market.services.audit import audit
+from market.services.fills import fills_after_commit
 from overlay.events import broadcast
 
 
@@ -168,6 +169,8 @@ def participant_freeze(*, participant: Participant, frozen: bool = True, by: Use
     updated = Participant.objects.filter(pk=participant.pk).exclude(is_frozen=frozen).update(is_frozen=frozen)
     if updated:
         audit(by=by, action="participant_freeze" if frozen else "participant_unfreeze", target=_team(participant))
+        if not frozen:
+            fills_after_commit()  # its orders waited while it was frozen
     participant.refresh_from_db()
     return participant
 
@@ -182,8 +185,12 @@ def cash_adjust(*, participant: Participant, amount: Decimal, reason: str, by: U
         raise InvalidInput("Say why the cash changes.", errors={"reason": ["This field may not be blank."]})
     locked = Participant.objects.select_for_update().get(pk=participant.pk)
     new_cash = locked.cash + amount
-    if new_cash < 0:
-        raise InsufficientFunds(f"The team has {locked.cash} and cannot lose {-amount}.", cash=str(locked.cash))
+    if new_cash < locked.reserved_cash:
+        reserved = locked.reserved_cash
+        held = f" ({reserved} of it held by its open orders: cancel them first)" if reserved else ""
+        raise InsufficientFunds(
+            f"The team has {locked.cash}{held} and cannot lose {-amount}.", cash=str(locked.cash - locked.reserved_cash)
+        )
     if new_cash > MAX_CASH:
         raise InvalidInput("The resulting cash is out of range.", errors={"amount": ["Too large."]})
     adjustment = CashAdjustment.objects.create(participant=locked, amount=amount, reason=reason.strip(), by=by)

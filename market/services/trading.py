@@ -2,14 +2,14 @@
 after the bell), in four named steps.
 
 1. **Read** under the locks (market/services/locks.py): the team's row locked, with the company
-   and the event's rules (`_read_terms`); then, if the order may go on, the team's holdings
-   (`_read_holdings`).
+   and the event's rules (`read_terms`); then, if the order may go on, the team's holdings
+   (`read_holdings`).
 2. **Check** the order against them, with no database: `trade_allowed` (the market open, the
    team and the company able to trade, the lot size, the price the team saw) and `trade_fill`
    (what it costs or yields, the cash and the shares it needs, the holding it leaves).
-3. **Write** the holding, the trade and the team's cash and value (`_write`): the hand-written
+3. **Write** the holding, the trade and the team's cash and value (`trade_write`): the hand-written
    statements of market/sql.py, seven in all with the reads (docs/performance.md).
-4. **Announce** once the transaction commits (`_announce`): the public `trade`, the team's own
+4. **Announce** once the transaction commits (`announce`): the public `trade`, the team's own
    `portfolio` with the trade, the leaderboard, the log line and the count.
 """
 
@@ -58,10 +58,17 @@ class Terms:
     buy_fee_rate: Decimal
     sell_fee_rate: Decimal
     day: int | None  # the open day's number; None: the market is closed
+    reserved_cash: Decimal = ZERO  # what the team's open buy orders hold of its cash
+
+    @property
+    def available_cash(self) -> Decimal:
+        return self.cash - self.reserved_cash
 
 
 @dataclass(frozen=True)
-class Order:
+class Ask:
+    """What a trade asks for: a side and a quantity of one company, at the price the team saw."""
+
     company_id: object
     side: str
     quantity: int
@@ -102,7 +109,7 @@ def order_valid(side: str, quantity) -> None:
         raise InvalidInput("Quantity is out of range.", errors={"quantity": ["Must be a whole number from 1."]})
 
 
-def trade_allowed(terms: Terms, order: Order) -> None:
+def trade_allowed(terms: Terms, order: Ask) -> None:
     """Whether the order may trade at all now (SPEC §3), before its cost is known."""
     if terms.day is None:
         raise MarketClosed("Market is closed.")
@@ -119,7 +126,7 @@ def trade_allowed(terms: Terms, order: Order) -> None:
         raise PriceChanged(f"The price of {terms.ticker} is now {terms.price}.", price=str(terms.price))
 
 
-def trade_fill(terms: Terms, holdings: list[dict], order: Order) -> Fill:
+def trade_fill(terms: Terms, holdings: list[dict], order: Ask) -> Fill:
     """The order at the current price: a buy needs its total and fee in cash and averages its
     price into the holding; a sale needs the shares and yields its total less its fee."""
     held = next((h for h in holdings if h["company_id"] == order.company_id), None)
@@ -127,20 +134,33 @@ def trade_fill(terms: Terms, holdings: list[dict], order: Order) -> Fill:
     if order.side == TradeType.BUY:
         fee = money(total * terms.buy_fee_rate)
         cost = total + fee
-        if cost > terms.cash:
+        available = terms.available_cash
+        if cost > available:
+            held_by_orders = f" ({terms.reserved_cash} more is held by your open orders)" if terms.reserved_cash else ""
             raise InsufficientFunds(
-                f"Not enough cash: you have {terms.cash} and need {cost}.", cash=str(terms.cash), needed=str(cost)
+                f"Not enough cash: you have {available}{held_by_orders} and need {cost}.",
+                cash=str(available),
+                needed=str(cost),
             )
-        before = held or {"id": None, "company_id": order.company_id, "quantity": 0, "average_cost": ZERO}
+        before = held or {
+            "id": None,
+            "company_id": order.company_id,
+            "quantity": 0,
+            "reserved_quantity": 0,
+            "average_cost": ZERO,
+        }
         quantity = before["quantity"] + order.quantity
         average = average_cost(before["average_cost"] * before["quantity"] + total, quantity)
         return Fill(total, fee, terms.cash - cost, {**before, "quantity": quantity, "average_cost": average})
     fee = money(total * terms.sell_fee_rate)
     quantity = held["quantity"] if held else 0
-    if order.quantity > quantity:
+    reserved = held.get("reserved_quantity", 0) if held else 0
+    if order.quantity > quantity - reserved:
+        held_by_orders = f" free ({reserved} more held by your open orders)" if reserved else ""
         raise InsufficientShares(
-            f"Not enough shares: you have {quantity} {terms.ticker} and tried to sell {order.quantity}.",
-            held=quantity,
+            f"Not enough shares: you have {quantity - reserved} {terms.ticker}{held_by_orders}"
+            f" and tried to sell {order.quantity}.",
+            held=quantity - reserved,
         )
     left = quantity - order.quantity
     return Fill(
@@ -165,32 +185,50 @@ def trade_execute(
 ) -> TradeResult:
     """Buy or sell at the company's current price, atomically and serialised per team."""
     order_valid(side, quantity)
-    order = Order(company.pk, side, quantity, expected_price)
+    order = Ask(company.pk, side, quantity, expected_price)
     team_id, stock_id = db.db_id(Participant, participant.pk), db.db_id(Company, company.pk)
     with transaction.atomic(), connection.cursor() as cursor:
         locks.for_trade(company.pk)
-        terms = _read_terms(cursor, team_id, stock_id)
+        terms = read_terms(cursor, team_id, stock_id)
         trade_allowed(terms, order)
-        holdings = _read_holdings(cursor, team_id)
-        fill = trade_fill(terms, holdings, order)
-        trade = Transaction(
-            id=uuid.uuid4(),
-            company=company,
-            type=side,
-            quantity=quantity,
-            price=terms.price,
-            fee=fill.fee,
-            day=terms.day,
-            idempotency_key=idempotency_key,
-            created_at=timezone.now(),
-        )
-        value = _write(cursor, team_id, stock_id, trade, fill)
-        result = _result(participant, trade, terms, fill, holdings, value)
-        _announce(result)
+        holdings = read_holdings(cursor, team_id)
+        result = trade_write(cursor, participant, company, order, terms, holdings, idempotency_key=idempotency_key)
+        announce(result)
     return result
 
 
-def _read_terms(cursor, team_id, stock_id) -> Terms:
+def trade_write(
+    cursor,
+    participant,
+    company: Company,
+    order: Ask,
+    terms: Terms,
+    holdings: list[dict],
+    *,
+    idempotency_key=None,
+    order_id=None,
+) -> TradeResult:
+    """Steps 2 and 3, under the locks step 1 took: the rules' check, then the writes. An order
+    that waited (market/services/book.py) comes here too, its reservation already handed back in
+    `terms` and `holdings`."""
+    fill = trade_fill(terms, holdings, order)
+    trade = Transaction(
+        id=uuid.uuid4(),
+        company=company,
+        type=order.side,
+        quantity=order.quantity,
+        price=terms.price,
+        fee=fill.fee,
+        day=terms.day,
+        idempotency_key=idempotency_key,
+        created_at=timezone.now(),
+    )
+    trade.from_order = order_id  # the waiting order it fills, if any: shown with the trade
+    value = _write(cursor, db.db_id(Participant, participant.pk), db.db_id(Company, company.pk), trade, terms, fill)
+    return _result(participant, trade, terms, fill, holdings, value)
+
+
+def read_terms(cursor, team_id, stock_id) -> Terms:
     """The team's row locked (every change to its cash or holdings takes this lock first, so its
     holdings need no lock of their own), read with the company and the rules."""
     cursor.execute(sql.TEAM_FOR_TRADE + db.for_update("p"), [team_id, stock_id])
@@ -201,10 +239,11 @@ def _read_terms(cursor, team_id, stock_id) -> Terms:
         row = cursor.fetchone()
         if row is None:
             raise Participant.DoesNotExist("No such team or company.")
-    (cash, frozen, team_name, starting_cash, trade_count, ticker, name, price, active, lot_size, buy_fee_rate,
-     sell_fee_rate, day) = row  # fmt: skip
+    (cash, reserved_cash, frozen, team_name, starting_cash, trade_count, ticker, name, price, active, lot_size,
+     buy_fee_rate, sell_fee_rate, day) = row  # fmt: skip
     return Terms(
         cash=db.money_of(cash),
+        reserved_cash=db.money_of(reserved_cash),
         frozen=bool(frozen),
         team_name=team_name,
         starting_cash=db.money_of(starting_cash),
@@ -220,36 +259,41 @@ def _read_terms(cursor, team_id, stock_id) -> Terms:
     )
 
 
-def _read_holdings(cursor, team_id) -> list[dict]:
+def read_holdings(cursor, team_id) -> list[dict]:
     cursor.execute(sql.TEAM_HOLDINGS, [team_id])
     return [
         {
             "id": holding_id,
             "company_id": db.as_uuid(company_id),
             "quantity": held,
+            "reserved_quantity": reserved,
             "average_cost": db.decimal_of(cost, AVERAGE_PLACES),
             "ticker": ticker,
             "name": name,
             "price": db.money_of(price),
         }
-        for holding_id, company_id, held, cost, ticker, name, price in cursor.fetchall()
+        for holding_id, company_id, held, reserved, cost, ticker, name, price in cursor.fetchall()
     ]
 
 
-def _write(cursor, team_id, stock_id, trade: Transaction, fill: Fill) -> Decimal:
-    """The holding, the trade, and the team's cash, count and value; returns the new value."""
+def _write(cursor, team_id, stock_id, trade: Transaction, terms: Terms, fill: Fill) -> Decimal:
+    """The holding, the trade, and the team's cash, reservation, count and value; returns the new
+    value."""
     holding = fill.holding
     if holding["id"] is None:
-        cursor.execute(sql.HOLDING_INSERT, [team_id, stock_id, holding["quantity"], holding["average_cost"]])
+        cursor.execute(sql.HOLDING_INSERT, [team_id, stock_id, holding["quantity"], 0, holding["average_cost"]])
     else:
-        cursor.execute(sql.HOLDING_UPDATE, [holding["quantity"], holding["average_cost"], holding["id"]])
+        cursor.execute(
+            sql.HOLDING_UPDATE,
+            [holding["quantity"], holding.get("reserved_quantity", 0), holding["average_cost"], holding["id"]],
+        )
     now = db.db_time(trade.created_at)
     cursor.execute(
         sql.TRADE_INSERT,
         [db.db_id(Transaction, trade.pk), team_id, stock_id, trade.type, trade.quantity, trade.price, trade.fee,
          trade.day, trade.idempotency_key, now],
     )  # fmt: skip
-    cursor.execute(sql.TEAM_AFTER_TRADE, [fill.cash_after, now, now, fill.cash_after, team_id])
+    cursor.execute(sql.TEAM_AFTER_TRADE, [fill.cash_after, terms.reserved_cash, now, now, fill.cash_after, team_id])
     return db.money_of(cursor.fetchone()[0])
 
 
@@ -261,6 +305,7 @@ def _result(participant, trade: Transaction, terms: Terms, fill: Fill, holdings:
         user_id=participant.user_id,
         display_name=terms.team_name,
         cash=fill.cash_after,
+        reserved_cash=terms.reserved_cash,
         starting_cash=terms.starting_cash,
         portfolio_value=value,
         trade_count=terms.trade_count + 1,
@@ -278,7 +323,7 @@ def _result(participant, trade: Transaction, terms: Terms, fill: Fill, holdings:
     return TradeResult(trade, portfolio, events.portfolio_data(portfolio), events.own_trade(trade))
 
 
-def _announce(result: TradeResult) -> None:
+def announce(result: TradeResult) -> None:
     """Once the trade commits: the public tape, the team's own portfolio with the trade (its
     history page shows it without asking), the leaderboard, the log line and the count."""
     trade, team = result.transaction, result.transaction.participant

@@ -33,6 +33,7 @@ def test_buy_takes_total_and_fee_from_cash(team_api, team, company, open_market,
             "ticker": "ACME",
             "name": "Acme",
             "quantity": 333,
+            "reserved_quantity": 0,
             "average_cost": "10.00",
             "price": "10.00",
             "value": "3330.00",
@@ -100,7 +101,7 @@ def test_transactions_list_is_own_trades_newest_first(team_api, team, other_team
 
     assert body["count"] == 2
     assert [(t["ticker"], t["quantity"]) for t in body["results"]] == [("BETA", 2), ("ACME", 1)]
-    fields = {"id", "ticker", "type", "quantity", "price", "total", "fee", "day", "created_at", "reversed_at"}
+    fields = {"id", "ticker", "type", "quantity", "price", "total", "fee", "day", "created_at", "reversed_at", "order"}
     assert set(body["results"][0]) == fields
 
 

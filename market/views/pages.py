@@ -3,6 +3,7 @@ and the leaderboard. Each is drawn whole on the server (it works before any scri
 `static/app/` then keeps it live from the `/api/ws` socket."""
 
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -50,6 +51,7 @@ def history(request: HttpRequest) -> HttpResponse:
     trades = (
         Transaction.objects.filter(participant=request.participant)
         .select_related("company")
+        .annotate(from_order=F("order__id"))
         .order_by("-created_at", "-id")
     )
     page = Paginator(trades, HISTORY_PAGE).get_page(request.GET.get("page"))

@@ -16,14 +16,15 @@ def test_a_committed_price_change_queues_its_events(company, team, open_market, 
     with django_capture_on_commit_callbacks() as callbacks:
         services.price_set(company=company, price=Decimal("11.00"), by=None)
     # Cached reads renewed first (a screen that reads on the event reads the change), the log
-    # line, the price event, then the leaderboard's and the ranks' requests (a team holds the stock).
-    assert len(callbacks) == 5
+    # line, the price event, then the leaderboard's and the ranks' requests (a team holds the stock),
+    # and a fill pass for the waiting orders the price may have made due.
+    assert len(callbacks) == 6
 
 
 def test_a_price_change_nobody_holds_leaves_the_leaderboard_alone(company, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         services.price_set(company=company, price=Decimal("11.00"), by=None)
-    assert len(callbacks) == 3  # no leaderboard request: no team's value moved
+    assert len(callbacks) == 4  # no leaderboard request: no team's value moved (a fill pass still)
 
 
 def test_a_rolled_back_change_announces_nothing(company, team, open_market, django_capture_on_commit_callbacks):

@@ -96,7 +96,7 @@ def test_a_teams_own_topic_brings_its_portfolio_and_nothing_of_the_market(team, 
         return snapshot, got
 
     snapshot, got = run(scenario)
-    assert set(snapshot) == {"market", "portfolio"}
+    assert set(snapshot) == {"market", "portfolio", "orders"}
     assert snapshot["portfolio"]["cash"] == "100000.00"
     assert {event["type"] for event in got} <= {"portfolio", "rank"}
     portfolio = next(event for event in got if event["type"] == "portfolio")
@@ -168,7 +168,7 @@ def test_a_teams_stream_carries_its_portfolio_in_the_snapshot(team):
         return snapshot
 
     data = run(scenario)["data"]
-    assert set(data) == {"market", "companies", "leaderboard", "news", "portfolio"}
+    assert set(data) == {"market", "companies", "leaderboard", "news", "portfolio", "orders"}
     assert data["portfolio"]["total_value"] == "100000.00"
 
 
@@ -196,7 +196,7 @@ def test_the_snapshot_carries_what_the_topics_need(team, company, admin_user):
     assert set(snapshots["trades"]) == {"market", "trades"}
     assert snapshots["trades"]["trades"][0]["quantity"] == 4
     assert snapshots["trades"]["trades"][0]["team"] == "Bull Riders"
-    assert set(snapshots["own"]) == {"market", "companies", "portfolio"}
+    assert set(snapshots["own"]) == {"market", "companies", "portfolio", "orders"}
     holding = snapshots["own"]["portfolio"]["holdings"][0]
     assert (holding["ticker"], holding["quantity"], holding["cost"]) == ("ACME", 4, "40.0000")
 
