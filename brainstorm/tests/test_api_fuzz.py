@@ -75,6 +75,8 @@ def seeded(db, make_team, make_company, admin_user):
     services.market_open(by=None)
     team = make_team("Bull Riders", school="SMA 1")
     trade = services.trade_execute(participant=team, company=company, side="buy", quantity=10).transaction
+    waiting = {"ticker": "ACME", "type": "sell", "kind": "limit", "quantity": 5, "price": "20.00"}
+    order = services.book_place(participant=team, data=waiting).order
     news = news_create(by=None, title="Rates hold", content="The central bank held rates.", published_at=timezone.now())
     return {
         "admin": admin_user,
@@ -84,6 +86,7 @@ def seeded(db, make_team, make_company, admin_user):
             "participant": team,
             "transaction": trade,
             "news": news,
+            "order": order,
         },
     }
 
@@ -102,6 +105,7 @@ _REAL_ID_FOR = {
     "/api/news/": "news",
     "/api/admin/participants/": "participant",
     "/api/admin/transactions/": "transaction",
+    "/api/admin/orders/": "order",
 }
 
 
@@ -111,6 +115,8 @@ def _aim_at_real_rows(case, rows: dict) -> None:
         for prefix, name in _REAL_ID_FOR.items():
             if case.path.startswith(prefix):
                 case.path_parameters["id"] = str(rows[name].pk)
+    if "order_id" in case.path_parameters:
+        case.path_parameters["order_id"] = str(rows["order"].pk)
     if "ticker" in case.path_parameters:
         case.path_parameters["ticker"] = "acme"
 
@@ -139,6 +145,15 @@ _GOOD_VALUES = {
         "type": st.sampled_from(["buy", "sell"]),
         "quantity": st.integers(1, 20),
     },
+    ("POST", "/api/orders"): {
+        "ticker": st.just("ACME"),
+        "type": st.sampled_from(["buy", "sell"]),
+        "kind": st.sampled_from(["limit", "stop"]),
+        "quantity": st.integers(1, 20),
+        "price": st.sampled_from(["5.00", "10.00", "15.00"]),
+        "expires": st.sampled_from(["day", "cancel"]),
+    },
+    ("POST", "/api/admin/orders/{id}/cancel"): {"reason": st.just("fuzz")},
 }
 
 
@@ -240,7 +255,10 @@ def _bad_text_cases():
         yield pytest.param(
             "PATCH", "/api/admin/participants/{participant}", {text: 1}, id=f"participant-patch-key-{label}"
         )
-    # Query filters the schema does not describe (AdminTransactionViewSet reads them by hand).
+        yield pytest.param("POST", "/api/admin/orders/{order}/cancel", {"reason": text}, id=f"order-cancel-{label}")
+    # Query filters the schema does not describe (the admin's trade and order lists read them by hand).
+    for name in ["status", "ticker", "participant"]:
+        yield pytest.param("GET", f"/api/admin/orders?{name}=a%00b", None, id=f"orders-filter-{name}-nul")
     for name in ["ticker", "type", "participant", "day"]:
         yield pytest.param("GET", f"/api/admin/transactions?{name}=a%00b", None, id=f"transactions-filter-{name}-nul")
         yield pytest.param(
@@ -252,7 +270,8 @@ def _bad_text_cases():
 def test_nul_and_lone_surrogates_are_refused_not_a_server_error(method, path, body, seeded, server_errors):
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(seeded["admin"])
-    url = path.format(company=seeded["rows"]["company"].pk, participant=seeded["rows"]["participant"].pk)
+    rows = seeded["rows"]
+    url = path.format(company=rows["company"].pk, participant=rows["participant"].pk, order=rows["order"].pk)
     raw = None if body is None else json.dumps(body)
 
     response = client.generic(method, url, raw or "", content_type="application/json")

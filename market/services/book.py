@@ -211,7 +211,7 @@ def book_cancel(
             raise Order.DoesNotExist("Not this team's order.")
         locked = Order.objects.select_for_update().select_related("company").get(pk=order.pk)
         if locked.status != OrderStatus.OPEN:
-            raise OrderNotOpen(f"This order is {locked.status}, not open.", status=locked.status)
+            raise OrderNotOpen(f"This order is {locked.status}, not open.", order_status=locked.status)
         release(locked)
         close(locked, OrderStatus.CANCELLED, at=timezone.now(), reason=reason.strip(), by=by)
         locked.save(update_fields=["status", "closed_at", "reserved", "reason", "cancelled_by"])

@@ -75,3 +75,32 @@ def assert_ledger_holds(*teams: Participant) -> None:
         assert kept == ledger_holdings(team), team
         assert team.portfolio_value == team.cash + sum((n * prices[t] for t, n in kept.items()), Decimal("0.00"))
         assert team.trade_count == standing_trades(team).count(), team
+
+
+def place(client, side: str, kind: str, price: str, quantity: int = 1, ticker: str = "ACME", **extra):
+    """POST an order that waits (SPEC §4b); HTTP_* keyword arguments are headers, the rest fields."""
+    headers = {k: v for k, v in extra.items() if k.startswith("HTTP_")}
+    fields = {k: v for k, v in extra.items() if not k.startswith("HTTP_")}
+    body = {"ticker": ticker, "type": side, "kind": kind, "quantity": quantity, "price": price, **fields}
+    return client.post("/api/orders", body, format="json", **headers)
+
+
+def assert_books(team: Participant) -> None:
+    """The ledger identity (SPEC §3) and the reservations (§4b): cash from the trades, what the
+    open orders hold equal to what the team and its holdings say is held, nothing negative."""
+    from django.db.models import Sum
+
+    from market.models import Order
+
+    team.refresh_from_db()
+    assert team.cash == ledger_cash(team)
+    holdings = {h.company.ticker: h.quantity for h in Holding.objects.filter(participant=team, quantity__gt=0)}
+    assert holdings == ledger_holdings(team)
+    open_orders = Order.objects.filter(participant=team, status="open")
+    assert team.reserved_cash == (open_orders.aggregate(held=Sum("reserved"))["held"] or Decimal("0"))
+    assert Decimal("0") <= team.reserved_cash <= team.cash
+    for holding in Holding.objects.filter(participant=team).select_related("company"):
+        held = open_orders.filter(type="sell", company=holding.company).aggregate(n=Sum("quantity"))["n"] or 0
+        assert holding.reserved_quantity == held, holding.company.ticker
+        assert 0 <= holding.reserved_quantity <= holding.quantity
+    assert not Order.objects.filter(participant=team).exclude(status="open").exclude(reserved=0).exists()
