@@ -114,3 +114,54 @@ def test_market_trades_racing_fills_never_spend_what_an_order_holds(make_team, m
     assert results[0] == 8  # every order filled whatever the market trades did
     assert len(trades) == 3  # 280.00 free: three buys of 90.00
     assert_books(team)
+
+
+TWO_PROCESSES = """
+import time, django
+django.setup()
+from market.services import book_fill_due
+time.sleep(max(0, {start} - time.time()))
+print("FILLED", book_fill_due())
+"""
+
+
+def test_two_server_processes_filling_at_once_fill_each_order_once(make_team, make_company):
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+
+    from brainstorm.tests.production import ROOT, production_env
+
+    acme = make_company("ACME", "10.00")
+    services.market_open(by=None)
+    teams = [make_team() for _ in range(30)]
+    for n in range(10):
+        for team in teams:
+            limit_buy(team, "9.00", quantity=n + 1)  # 300 orders
+    services.price_set(company=acme, price=Decimal("9.00"), by=None)
+    database = connection.settings_dict
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    script = TWO_PROCESSES.format(start=time.time() + 4)
+
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=production_env(DATABASE_URL=url, LOG_LEVEL="CRITICAL"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+
+    assert [process.returncode for process in processes] == [0, 0], [err[-2000:] for _, err in outputs]
+    filled = [int(out.split("FILLED")[1]) for out, _ in outputs]
+    assert sum(filled) == 300, filled
+    assert Order.objects.filter(status="filled").count() == 300
+    assert Transaction.objects.filter(order__isnull=False).count() == 300
+    for team in teams:
+        assert_books(team)
