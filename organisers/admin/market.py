@@ -42,6 +42,7 @@ class EventSettingsAdmin(AuditedAdmin):
         "lot_size",
         "buy_fee_rate",
         "sell_fee_rate",
+        "max_open_orders",
         "leaderboard_visible",
         "signup_open",
         "updated_at",
