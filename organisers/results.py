@@ -1,6 +1,7 @@
 """The results workbook: what organisers keep after the event. One .xlsx with the final
-leaderboard, each team's value by day, every transaction and each company's closing price by
-day; written by `manage.py export_results`, the admin and GET /api/admin/results.
+leaderboard, each team's value by day, every transaction, each company's closing price by day
+and every limit and stop order (SPEC §4b); written by `manage.py export_results`, the admin and
+GET /api/admin/results.
 
 Each sheet is a few queries whatever the size, rows streamed from `.iterator()` into a
 write-only workbook, so 100,000 transactions do not become 100,000 model objects.
@@ -11,14 +12,21 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
 from typing import Any
+from uuid import UUID
 
 from django.http import HttpResponse
 from django.utils import timezone
 
 from market import selectors
-from market.models import Company, DailyValue, PricePoint, TradingDay, Transaction
+from market.models import Company, DailyValue, Order, PricePoint, TradingDay, Transaction
 from organisers.cells import event_time
-from organisers.resources import LEADERBOARD_COLUMNS, TRANSACTION_COLUMNS, TransactionResource
+from organisers.resources import (
+    LEADERBOARD_COLUMNS,
+    ORDER_COLUMNS,
+    TRANSACTION_COLUMNS,
+    OrderResource,
+    TransactionResource,
+)
 from organisers.spreadsheets import XLSX_CONTENT_TYPE, workbook_bytes
 
 CHUNK = 2000
@@ -36,6 +44,7 @@ def results_workbook() -> bytes:
             "Values by day": values_by_day_sheet(),
             "Transactions": transactions_sheet(),
             "Prices by day": prices_by_day_sheet(days),
+            "Orders": orders_sheet(),
         }
     )
 
@@ -85,18 +94,33 @@ def transactions_sheet() -> Sheet:
     """Every trade, oldest first, with the columns of the admin's export (TransactionResource):
     times in the event time zone, teams by name (no e-mail), a reversed trade with the time it
     was reversed."""
-    fields = [TransactionResource().fields[name] for name in TRANSACTION_COLUMNS]
-    times = [index for index, field in enumerate(fields) if field.attribute in ("created_at", "reversed_at")]
-    trades = Transaction.objects.order_by("created_at", "id").values_list(*(field.attribute for field in fields))
+    return _resource_sheet(TransactionResource(), TRANSACTION_COLUMNS, Transaction.objects.order_by("created_at", "id"))
+
+
+def orders_sheet() -> Sheet:
+    """Every limit and stop order, oldest first, open or ended, with the columns of the admin's
+    export (OrderResource): a filled one names its trade, a cancelled or rejected one says why."""
+    return _resource_sheet(OrderResource(), ORDER_COLUMNS, Order.objects.order_by("created_at", "id"))
+
+
+def _resource_sheet(resource, columns, rows_of) -> Sheet:
+    """The columns of an export resource, read in one query: times in the event time zone, ids as text."""
+    fields = [resource.fields[name] for name in columns]
+    cells_of = rows_of.values_list(*(field.attribute for field in fields))
 
     def rows() -> Iterator[list[Any]]:
-        for cells in trades.iterator(chunk_size=CHUNK):
-            cells = list(cells)
-            for index in times:
-                cells[index] = event_time(cells[index])
-            yield cells
+        for cells in cells_of.iterator(chunk_size=CHUNK):
+            yield [_cell(value) for value in cells]
 
     return [field.column_name for field in fields], rows()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return event_time(value)
+    if isinstance(value, UUID):
+        return str(value)
+    return value
 
 
 def prices_by_day_sheet(days: list[tuple[int, datetime | None]]) -> Sheet:

@@ -97,4 +97,4 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.type} {self.quantity} {self.company_id} @ {self.price} ({self.status})"
+        return f"{self.kind} {self.type} {self.quantity} {self.company.ticker} at {self.price} ({self.status})"

@@ -19,5 +19,6 @@ urlpatterns = [
     path("news", _staff(views.news), name="news"),
     path("freeze", _staff(views.freeze), name="freeze"),
     path("reverse", _staff(views.reverse_trade), name="reverse"),
+    path("cancel-orders", _staff(views.cancel_orders), name="cancel_orders"),
     path("overlay-token", _staff(views.rotate_overlay_token), name="overlay_token"),
 ]

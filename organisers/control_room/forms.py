@@ -99,5 +99,10 @@ class ReversalForm(forms.Form):
     reason = forms.CharField(max_length=500, error_messages={"required": "Say why the trade is reversed."})
 
 
-# The forms kept with their errors for the next page (a reversal's refusal is a message).
+class TeamOrdersCancelForm(forms.Form):
+    team = forms.UUIDField(widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=500, error_messages={"required": "Say why the orders are cancelled."})
+
+
+# The forms kept with their errors for the next page (a reversal's or a cancel's refusal is a message).
 FORMS = {"bell": BellForm, "news": NewsForm, "freeze": FreezeForm, "overlay_token": OverlayTokenForm}

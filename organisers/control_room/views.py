@@ -1,10 +1,11 @@
 """The control room: one admin page for the event day (SPEC §6).
 
 The page shows the market and its bell, live counts, the whole price board, news, freezing, the
-latest trades with their reversal, and the overlay URLs. Each form posts to its own URL, calls
-the services (so history, audit and live events happen as everywhere else), and answers with a
-redirect and a message. A form with errors changes nothing: it is kept in the session for the
-next page, which draws it again with each error beside its field.
+teams with open orders (each team's cancelled at once), the latest trades with their reversal,
+and the overlay URLs. Each form posts to its own URL, calls the services (so history, audit and
+live events happen as everywhere else), and answers with a redirect and a message. A form with
+errors changes nothing: it is kept in the session for the next page, which draws it again with
+each error beside its field.
 """
 
 from typing import Any
@@ -25,7 +26,7 @@ from common.problems import DomainError
 from market import selectors, services
 from market.errors import PriceChanged
 from market.live import current_overlay_token
-from market.models import Company, Participant, Transaction
+from market.models import Company, Order, OrderStatus, Participant, Transaction
 from market.money import money
 from market.templatetags.money import amount, count
 from newsroom.services import news_create
@@ -37,6 +38,7 @@ from organisers.control_room.forms import (
     OverlayTokenForm,
     PriceBoardForm,
     ReversalForm,
+    TeamOrdersCancelForm,
 )
 from overlay import presence
 
@@ -88,7 +90,8 @@ def _priced_companies(data: QueryDict) -> list[Company]:
 
 
 def live_counts() -> dict[str, Any]:
-    """Teams online (sockets open), and the trades and volume of the current (or last) trading day."""
+    """Teams online (sockets open), the trades and volume of the current (or last) trading day, and
+    the orders waiting now."""
     market = selectors.market_state()
     day = market["day"]
     standing = Transaction.objects.filter(day=day, reversed_at__isnull=True)
@@ -101,7 +104,14 @@ def live_counts() -> dict[str, Any]:
         "teams_online": len(presence.online_user_ids(user_ids)),
         "trades_today": totals["trades"],
         "volume_today": str(money(totals["volume"] or 0)),
+        "open_orders": Order.objects.filter(status=OrderStatus.OPEN).count(),
     }
+
+
+def teams_with_open_orders():
+    """The teams that have orders waiting, by name, each with how many and the cash they hold."""
+    waiting = Participant.objects.filter(orders__status=OrderStatus.OPEN)  # the count below counts only these
+    return waiting.annotate(open_orders=Count("orders")).order_by("display_name")
 
 
 def overlay_urls(request: HttpRequest) -> list[dict[str, str]]:
@@ -150,6 +160,7 @@ def control_room(request: HttpRequest) -> HttpResponse:
         "freeze_form": forms_shown["freeze"],
         "team_names": Participant.objects.order_by("display_name").values_list("display_name", flat=True),
         "frozen_teams": Participant.objects.filter(is_frozen=True).order_by("display_name"),
+        "order_teams": teams_with_open_orders(),
         "trades": trades[:LATEST_TRADES],
         "trades_limit": LATEST_TRADES,
         "team_filter": team_filter,
@@ -288,6 +299,29 @@ def reverse_trade(request: HttpRequest) -> HttpResponse:
         f"at {amount(trade.price)} (day {trade.day}): its cash and shares are as if it never happened.",
     )
     return _back("trades")
+
+
+@require_POST
+def cancel_orders(request: HttpRequest) -> HttpResponse:
+    form = TeamOrdersCancelForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"No order was cancelled: {_first_error(form)}")
+        return _back("orders")
+    team = Participant.objects.filter(pk=form.cleaned_data["team"]).first()
+    if team is None:
+        messages.error(request, "No order was cancelled: the team no longer exists.")
+        return _back("orders")
+    cancelled = services.book_cancel_team(participant=team, by=request.user, reason=form.cleaned_data["reason"])
+    if not cancelled:
+        messages.info(request, f"{team.display_name} has no open orders: nothing was cancelled.")
+        return _back("orders")
+    orders = "order" if cancelled == 1 else "orders"
+    messages.success(
+        request,
+        f"Cancelled {count(cancelled)} open {orders} of {team.display_name}: the cash and shares they held are "
+        "free again, and the team sees them cancelled with your reason.",
+    )
+    return _back("orders")
 
 
 @require_POST

@@ -1,5 +1,5 @@
 """Spreadsheets in and out through django-import-export (SPEC §6), one module per kind: the base
-(`base`), companies, news, and the exports of teams, trades and the leaderboard."""
+(`base`), companies, news, and the exports of teams, trades, orders and the leaderboard."""
 
 from organisers.resources.base import (
     NativeExportMixin,
@@ -12,8 +12,10 @@ from organisers.resources.base import (
 from organisers.resources.companies import CompanyResource
 from organisers.resources.exports import (
     LEADERBOARD_COLUMNS,
+    ORDER_COLUMNS,
     TRANSACTION_COLUMNS,
     LeaderboardResource,
+    OrderResource,
     ParticipantExportResource,
     TransactionResource,
 )
@@ -21,11 +23,13 @@ from organisers.resources.news import NewsResource
 
 __all__ = [
     "LEADERBOARD_COLUMNS",
+    "ORDER_COLUMNS",
     "TRANSACTION_COLUMNS",
     "CompanyResource",
     "LeaderboardResource",
     "NativeExportMixin",
     "NewsResource",
+    "OrderResource",
     "ParticipantExportResource",
     "SpreadsheetAdminMixin",
     "SpreadsheetResource",

@@ -1,10 +1,11 @@
-"""What leaves as spreadsheets only: the teams with their money, every trade, the leaderboard."""
+"""What leaves as spreadsheets only: the teams with their money, every trade, every order that
+waited, the leaderboard."""
 
 from import_export import resources
 from import_export.fields import Field
 
 from market import selectors
-from market.models import Participant, Transaction
+from market.models import Order, Participant, Transaction
 from organisers.resources.base import NativeExportMixin
 
 
@@ -80,6 +81,60 @@ class TransactionResource(NativeExportMixin, resources.ModelResource):
 
     def filter_export(self, queryset, **kwargs):
         return queryset.select_related("participant", "company")
+
+
+ORDER_COLUMNS = (
+    "team",
+    "school",
+    "ticker",
+    "type",
+    "kind",
+    "quantity",
+    "price",
+    "status",
+    "expires",
+    "reserved",
+    "created_at",
+    "filled_at",
+    "closed_at",
+    "transaction",
+    "reason",
+)
+
+
+class OrderResource(NativeExportMixin, resources.ModelResource):
+    """Every limit and stop order (export only), open or ended. Teams by name, as the trades are;
+    a filled order names its trade (`transaction`), a cancelled or rejected one says why."""
+
+    team = Field(attribute="participant__display_name", column_name="team")
+    school = Field(attribute="participant__school", column_name="school")
+    ticker = Field(attribute="company__ticker", column_name="ticker")
+    type = Field(attribute="type", column_name="type")
+    kind = Field(attribute="kind", column_name="kind")
+    quantity = Field(attribute="quantity", column_name="quantity")
+    price = Field(attribute="price", column_name="price")
+    status = Field(attribute="status", column_name="status")
+    expires = Field(attribute="expires", column_name="expires")
+    reserved = Field(attribute="reserved", column_name="reserved")
+    created_at = Field(attribute="created_at", column_name="created_at")
+    filled_at = Field(attribute="filled_at", column_name="filled_at")
+    closed_at = Field(attribute="closed_at", column_name="closed_at")
+    transaction = Field(attribute="transaction_id", column_name="transaction")
+    reason = Field(attribute="reason", column_name="reason")
+
+    class Meta:
+        model = Order
+        name = "Orders"
+        fields = ORDER_COLUMNS
+
+    def get_queryset(self):
+        return Order.objects.order_by("created_at", "id")
+
+    def filter_export(self, queryset, **kwargs):
+        return queryset.select_related("participant", "company")
+
+    def dehydrate_transaction(self, order: Order) -> str | None:
+        return str(order.transaction_id) if order.transaction_id else None  # a spreadsheet has no UUID cell
 
 
 LEADERBOARD_COLUMNS = ("rank", "display_name", "school", "total_value", "return_pct", "trades")

@@ -19,6 +19,7 @@ EMPTY_IN_DEMO = {
     "tokenproxy",
     "cashadjustment",
     "idempotencyrecord",
+    "order",  # orders that wait: the demo places none
     "accessattempt",  # django-axes: sign-in lock-outs
     "accessfailurelog",
 }

@@ -420,6 +420,7 @@ def test_the_counts_match_the_teams_online_and_the_trades_of_the_day(organiser, 
         "teams_online": 2,
         "trades_today": 2,
         "volume_today": "50.00",
+        "open_orders": 0,
     }
     assert kept.day == 2
     html = text(organiser.get(ROOM))
@@ -435,6 +436,7 @@ def test_the_counts_are_zero_before_the_first_day(organiser, team):
         "teams_online": 0,
         "trades_today": 0,
         "volume_today": "0.00",
+        "open_orders": 0,
     }
 
 

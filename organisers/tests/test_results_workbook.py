@@ -1,5 +1,5 @@
-"""The results workbook: final leaderboard, values by day, every trade, closing prices by day; from
-the command line, the admin and the API."""
+"""The results workbook: final leaderboard, values by day, every trade, closing prices by day, every
+order (test_orders_workbook.py); from the command line, the admin and the API."""
 
 import io
 from decimal import Decimal
@@ -65,8 +65,11 @@ def read(content: bytes) -> dict[str, list[list]]:
     return {sheet.title: [[cell.value for cell in row] for row in sheet.iter_rows()] for sheet in book.worksheets}
 
 
-def test_the_workbook_has_the_four_sheets(event):
-    assert list(read(results_workbook())) == ["Leaderboard", "Values by day", "Transactions", "Prices by day"]
+SHEETS = ["Leaderboard", "Values by day", "Transactions", "Prices by day", "Orders"]
+
+
+def test_the_workbook_has_the_five_sheets(event):
+    assert list(read(results_workbook())) == SHEETS
 
 
 def test_the_leaderboard_sheet_ranks_teams_by_value_with_inert_names(event):
@@ -190,7 +193,7 @@ def test_organisers_find_the_workbook_in_the_admin(client, admin_user, team, eve
 
     assert response.status_code == 200
     assert response["Content-Type"] == XLSX
-    assert list(read(response.content)) == ["Leaderboard", "Values by day", "Transactions", "Prices by day"]
+    assert list(read(response.content)) == SHEETS
 
     client.force_login(team.user)
     assert client.get(url).status_code == 302  # teams are sent to the admin sign-in
