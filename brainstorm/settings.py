@@ -12,7 +12,7 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from common.env import env_networks, env_seb_keys
+from common.env import channel_layers, env_networks, env_seb_keys
 from common.error_tracking import error_tracking_init
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -154,46 +154,24 @@ _db["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
-# Live events. Capacity is how many events may wait for one receiver before the newest are
-# dropped. Each server process receives its WebSockets' events on one channel (overlay.hub), so
-# that channel gets LIVE_HUB_CAPACITY: everything the process's sockets hear, the bell burst's
-# three events a trade included, for a loop that stalls a few seconds. Its SSE streams are handed
-# their events by the same receiver; one that falls CHANNEL_CAPACITY events behind ends, and its
-# client reconnects (overlay.sse). Expiry drops events nobody took within 30 s, by which time a
-# reconnecting client rebuilds from a fresh snapshot anyway.
+# Live events (common.env.channel_layers): how many may wait for one receiver, for a server
+# process's hub (everything its sockets hear, for a loop that stalls a few seconds), and for how
+# long (a client reconnecting after that rebuilds from a fresh snapshot anyway). An SSE stream
+# that falls CHANNEL_CAPACITY events behind ends and its client reconnects (overlay.sse).
 REDIS_URL = env.str("REDIS_URL", default="")
 CHANNEL_CAPACITY = env.int("CHANNEL_CAPACITY", default=1000)
 LIVE_HUB_CAPACITY = env.int("LIVE_HUB_CAPACITY", default=10_000)
 CHANNEL_EXPIRY = env.int("CHANNEL_EXPIRY", default=30)
 # Channel layers forget a group membership after a day; the hub joins its groups again this often.
 LIVE_HUB_REFRESH_SECONDS = env.float("LIVE_HUB_REFRESH_SECONDS", default=3600.0)
-_channel_capacity = {"live-hub.*": LIVE_HUB_CAPACITY}  # overlay.hub.CHANNEL_PREFIX
-# Each server process waits on Redis for its sockets' events in blocking reads of 5 s
-# (channels_redis' BZPOPMIN). redis-py gives up on a read after socket_timeout, 5 s by default
-# since redis-py 8: a quiet market then timed out the read and closed a socket. Reads may take
-# longer than the block; a connection Redis dropped still fails within this many seconds.
 CHANNEL_LAYER_SOCKET_TIMEOUT = env.float("CHANNEL_LAYER_SOCKET_TIMEOUT", default=30.0)
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT}],
-                "capacity": CHANNEL_CAPACITY,
-                "channel_capacity": _channel_capacity,
-                "expiry": CHANNEL_EXPIRY,
-            },
-        }
-    }
-else:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            # One process; Channels 4.3's in-memory layer cannot take channel_capacity (it never
-            # compiles the patterns), so every channel gets the hub's room.
-            "CONFIG": {"capacity": LIVE_HUB_CAPACITY, "expiry": CHANNEL_EXPIRY},
-        }
-    }
+CHANNEL_LAYERS = channel_layers(
+    REDIS_URL,
+    capacity=CHANNEL_CAPACITY,
+    hub_capacity=LIVE_HUB_CAPACITY,
+    expiry=CHANNEL_EXPIRY,
+    socket_timeout=CHANNEL_LAYER_SOCKET_TIMEOUT,
+)
 # One connection's delivery (overlay.delivery): while the server holds more than
 # LIVE_HIGH_WATER_BYTES written to it that its client has not taken, its events wait (a newer price
 # or leaderboard replacing the one waiting); more than CHANNEL_CAPACITY waiting closes it (4408).
@@ -207,7 +185,7 @@ LEADERBOARD_EVENT_INTERVAL = env.float("LEADERBOARD_EVENT_INTERVAL", default=1.0
 RANK_EVENT_INTERVAL = env.float("RANK_EVENT_INTERVAL", default=2.0)
 SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 SCHEDULER_INTERVAL_SECONDS = env.float("SCHEDULER_INTERVAL_SECONDS", default=1.0)
-# Waiting orders fill on the process's order desk once a price change commits (market.services.book);
+# Waiting orders fill on the process's order desk once a price change commits (market.services.desk);
 # "inline": in the changing request's own thread, after its commit (the tests).
 ORDER_FILLS = env.str("ORDER_FILLS", default="background")
 # The scheduler answers /metrics on this port (0: not at all), under the METRICS_* rule below.
