@@ -61,3 +61,41 @@ HOLDERS_REVALUE = (
     "UPDATE participants SET portfolio_value = cash + held.value"
     " FROM ({held}) held WHERE held.participant_id = participants.id"
 ).format(held=holdings_values("SELECT participant_id FROM holdings WHERE company_id = %s AND quantity > 0"))
+
+
+# Orders that wait, filled a batch at a time (market.services.fills): what a batch reads once,
+# for all its teams and companies, after the trade's locks. `in_list(n)`: n placeholders.
+def in_list(count: int) -> str:
+    return ", ".join(["%s"] * count)
+
+
+def teams_for_fills(count: int) -> str:
+    """The batch's teams, locked in id order (locks.py), as TEAM_FOR_TRADE reads one."""
+    return (
+        "SELECT p.id, p.cash, p.reserved_cash, p.is_frozen, p.display_name, p.starting_cash, p.trade_count"
+        f" FROM participants p WHERE p.id IN ({in_list(count)}) ORDER BY p.id"
+    )
+
+
+def companies_for_fills(count: int) -> str:
+    return (
+        f"SELECT c.id, c.ticker, c.name, c.current_price, c.is_active FROM companies c WHERE c.id IN ({in_list(count)})"
+    )
+
+
+def holdings_for_fills(count: int) -> str:
+    """TEAM_HOLDINGS for every team of the batch, each row with its team."""
+    return (
+        "SELECT h.participant_id, h.id, h.company_id, h.quantity, h.reserved_quantity, h.average_cost,"
+        " c.ticker, c.name, c.current_price FROM holdings h JOIN companies c ON c.id = h.company_id"
+        f" WHERE h.participant_id IN ({in_list(count)}) ORDER BY c.ticker"
+    )
+
+
+# The event's rules and the open day's number (None: closed), as TEAM_FOR_TRADE reads them.
+RULES_FOR_FILLS = """
+    SELECT s.lot_size, s.buy_fee_rate, s.sell_fee_rate,
+           (SELECT d.number FROM trading_days d
+             WHERE d.opened_at IS NOT NULL AND d.closed_at IS NULL ORDER BY d.number LIMIT 1)
+      FROM event_settings s WHERE s.id = 1
+"""

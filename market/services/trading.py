@@ -261,19 +261,22 @@ def read_terms(cursor, team_id, stock_id) -> Terms:
 
 def read_holdings(cursor, team_id) -> list[dict]:
     cursor.execute(sql.TEAM_HOLDINGS, [team_id])
-    return [
-        {
-            "id": holding_id,
-            "company_id": db.as_uuid(company_id),
-            "quantity": held,
-            "reserved_quantity": reserved,
-            "average_cost": db.decimal_of(cost, AVERAGE_PLACES),
-            "ticker": ticker,
-            "name": name,
-            "price": db.money_of(price),
-        }
-        for holding_id, company_id, held, reserved, cost, ticker, name, price in cursor.fetchall()
-    ]
+    return [holding_of(row) for row in cursor.fetchall()]
+
+
+def holding_of(row) -> dict:
+    """A row of TEAM_HOLDINGS as the rules read it."""
+    holding_id, company_id, held, reserved, cost, ticker, name, price = row
+    return {
+        "id": holding_id,
+        "company_id": db.as_uuid(company_id),
+        "quantity": held,
+        "reserved_quantity": reserved,
+        "average_cost": db.decimal_of(cost, AVERAGE_PLACES),
+        "ticker": ticker,
+        "name": name,
+        "price": db.money_of(price),
+    }
 
 
 def _write(cursor, team_id, stock_id, trade: Transaction, terms: Terms, fill: Fill) -> Decimal:
@@ -323,11 +326,13 @@ def _result(participant, trade: Transaction, terms: Terms, fill: Fill, holdings:
     return TradeResult(trade, portfolio, events.portfolio_data(portfolio), events.own_trade(trade))
 
 
-def announce(result: TradeResult) -> None:
+def announce(result: TradeResult, *, standings: bool = True) -> None:
     """Once the trade commits: the public tape, the team's own portfolio with the trade (its
-    history page shows it without asking), the leaderboard, the log line and the count."""
+    history page shows it without asking), the leaderboard, the log line and the count.
+    `standings=False`: the caller renews the leaderboard once for many trades (a fill pass)."""
     trade, team = result.transaction, result.transaction.participant
-    reads_changed("leaderboard")
+    if standings:
+        reads_changed("leaderboard")
     activity(
         "trade",
         f"{trade.type} {trade.quantity} {trade.company.ticker} at {trade.price}",
@@ -346,4 +351,5 @@ def announce(result: TradeResult) -> None:
     transaction.on_commit(lambda: metrics.TRADES_EXECUTED.labels(side).inc(), robust=True)
     broadcast("trade", events.trade(trade, team))
     broadcast("portfolio", {**result.portfolio_data, "transaction": result.transaction_data}, to=team.user_id)
-    leaderboard_changed()
+    if standings:
+        leaderboard_changed()

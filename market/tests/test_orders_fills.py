@@ -229,3 +229,16 @@ def test_on_a_server_the_change_answers_before_its_fills_which_follow_on_the_des
     assert Order.objects.filter(status="filled").count() == 5
     for team in teams:
         assert_books(team)
+
+
+def test_a_pass_groups_the_due_orders_oldest_first_never_a_teams_later_order_before_its_earlier():
+    from market.services.fills import Due, batches
+
+    due = [Due(n, team, None, "ACME") for n, team in enumerate(["a", "a", "b", "c", "a", "d", "b"])]
+
+    groups = [[(order.pk, order.team) for order in batch] for batch in batches(due, 3)]
+
+    assert groups == [[(0, "a"), (2, "b"), (3, "c")], [(1, "a"), (5, "d"), (6, "b")], [(4, "a")]]
+    for team in "abcd":
+        placed = [pk for batch in groups for pk, who in batch if who == team]
+        assert placed == sorted(placed)
