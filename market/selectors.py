@@ -58,6 +58,26 @@ def participant_rank(participant: Participant) -> int:
         return cursor.fetchone()[0]
 
 
+_RANKS = """
+    SELECT id, position FROM (
+        SELECT id, ROW_NUMBER() OVER (
+            ORDER BY portfolio_value DESC, last_trade_at ASC NULLS LAST, display_name ASC) AS position
+          FROM participants) ranked
+     WHERE id IN ({teams})
+"""
+
+
+def ranks_of(team_ids: list) -> dict:
+    """The rank of each of these teams (by id), in LEADERBOARD_ORDER: one query for many (a
+    batch of fills), where participant_rank counts for one."""
+    if not team_ids:
+        return {}
+    ids = [sql.db_id(Participant, pk) for pk in team_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(_RANKS.format(teams=", ".join(["%s"] * len(ids))), ids)
+        return {sql.as_uuid(pk): position for pk, position in cursor.fetchall()}
+
+
 def portfolio(participant: Participant) -> dict:
     """Cash, holdings at current prices, totals, return and rank: three queries."""
     team = Participant.objects.get(pk=participant.pk)
@@ -75,10 +95,11 @@ def portfolio(participant: Participant) -> dict:
     return portfolio_of(team, holdings)
 
 
-def portfolio_of(team: Participant, holdings: list[dict]) -> dict:
+def portfolio_of(team: Participant, holdings: list[dict], *, rank: int | None = None) -> dict:
     """The portfolio of `team` as read, from its holdings (`ticker`, `name`, `quantity`,
     `reserved_quantity`, `average_cost`, `price`; in ticker order; empty ones are left out): one
-    query, the rank. What open orders hold is shown beside what is free (SPEC §4b)."""
+    query, the rank (none with `rank` given). What open orders hold is shown beside what is free
+    (SPEC §4b)."""
     rows = []
     holdings_value = Decimal("0.00")
     for holding in holdings:
@@ -110,7 +131,7 @@ def portfolio_of(team: Participant, holdings: list[dict]) -> dict:
         "holdings_value": holdings_value,
         "total_value": total,
         "return_pct": percent(total - team.starting_cash, team.starting_cash),
-        "rank": participant_rank(team),
+        "rank": participant_rank(team) if rank is None else rank,
         "as_of": team.updated_at,
     }
 

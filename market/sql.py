@@ -99,3 +99,8 @@ RULES_FOR_FILLS = """
              WHERE d.opened_at IS NOT NULL AND d.closed_at IS NULL ORDER BY d.number LIMIT 1)
       FROM event_settings s WHERE s.id = 1
 """
+# An order filled: closed, holding nothing, naming its trade (filled_at, closed_at, transaction, id).
+ORDER_FILLED = (
+    "UPDATE orders SET status = 'filled', reserved = 0, reason = '', filled_at = %s, closed_at = %s,"
+    " transaction_id = %s WHERE id = %s"
+)

@@ -24,7 +24,7 @@ from common.read_cache import reads_changed
 from market import events, selectors, sql
 from market.errors import InsufficientFunds, InsufficientShares
 from market.events import leaderboard_changed
-from market.models import Company, Order, OrderKind, OrderStatus, Participant, TradeType
+from market.models import Company, Order, OrderKind, OrderStatus, Participant, TradeType, Transaction
 from market.services import locks, trading
 from market.services.book import close, condition_holds, release
 from market.services.desk import desk
@@ -101,10 +101,21 @@ def _fill_batch(batch: list[Due]) -> int:
             result = _fill(cursor, read, due, order) if order is not None else None
             if result is not None:
                 filled.append((order, result))
-        Order.objects.bulk_update(
-            [order for order, _ in filled], ["status", "closed_at", "reserved", "reason", "transaction", "filled_at"]
+        cursor.executemany(
+            sql.ORDER_FILLED,
+            [
+                [
+                    db.db_time(o.filled_at),
+                    db.db_time(o.closed_at),
+                    db.db_id(Transaction, o.transaction_id),
+                    db.db_id(Order, o.pk),
+                ]
+                for o, _ in filled
+            ],
         )
+        ranks = selectors.ranks_of([result.transaction.participant.pk for _, result in filled])
         for order, result in filled:
+            result.portfolio["rank"] = result.portfolio_data["rank"] = ranks[result.transaction.participant.pk]
             trading.announce(result, standings=False)
             broadcast("order", events.order(order), to=result.transaction.participant.user_id)
         if filled:
@@ -170,7 +181,7 @@ def _fill(cursor, read: _Batch, due: Due, order: Order) -> trading.TradeResult |
     ask = trading.Ask(due.company, order.type, order.quantity)
     try:
         trading.trade_allowed(terms, ask)
-        result = trading.trade_write(cursor, team, company, ask, terms, holdings, order_id=order.pk)
+        result = trading.trade_write(cursor, team, company, ask, terms, holdings, order_id=order.pk, rank=0)
     except (InsufficientFunds, InsufficientShares, InvalidInput) as refusal:
         _reject(order, refusal)
         return None

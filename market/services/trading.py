@@ -207,10 +207,11 @@ def trade_write(
     *,
     idempotency_key=None,
     order_id=None,
+    rank: int | None = None,
 ) -> TradeResult:
     """Steps 2 and 3, under the locks step 1 took: the rules' check, then the writes. An order
     that waited (market/services/book.py) comes here too, its reservation already handed back in
-    `terms` and `holdings`."""
+    `terms` and `holdings`, its rank given (0) and set by the batch once all its trades are written."""
     fill = trade_fill(terms, holdings, order)
     trade = Transaction(
         id=uuid.uuid4(),
@@ -225,7 +226,7 @@ def trade_write(
     )
     trade.from_order = order_id  # the waiting order it fills, if any: shown with the trade
     value = _write(cursor, db.db_id(Participant, participant.pk), db.db_id(Company, company.pk), trade, terms, fill)
-    return _result(participant, trade, terms, fill, holdings, value)
+    return _result(participant, trade, terms, fill, holdings, value, rank)
 
 
 def read_terms(cursor, team_id, stock_id) -> Terms:
@@ -300,7 +301,9 @@ def _write(cursor, team_id, stock_id, trade: Transaction, terms: Terms, fill: Fi
     return db.money_of(cursor.fetchone()[0])
 
 
-def _result(participant, trade: Transaction, terms: Terms, fill: Fill, holdings: list[dict], value) -> TradeResult:
+def _result(
+    participant, trade: Transaction, terms: Terms, fill: Fill, holdings: list[dict], value, rank=None
+) -> TradeResult:
     """The trade and the team as they now are, and the portfolio the answer and the event show:
     read once, in the trade's own transaction, from what it read and wrote."""
     team = Participant(
@@ -322,7 +325,7 @@ def _result(participant, trade: Transaction, terms: Terms, fill: Fill, holdings:
     after = [holding if h["company_id"] == holding["company_id"] else h for h in holdings]
     if fill.holding["id"] is None:
         after.append(holding)
-    portfolio = selectors.portfolio_of(team, after)
+    portfolio = selectors.portfolio_of(team, after, rank=rank)
     return TradeResult(trade, portfolio, events.portfolio_data(portfolio), events.own_trade(trade))
 
 

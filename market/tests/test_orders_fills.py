@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from market import services
+from market import selectors, services
 from market.models import Order, Transaction
 from market.tests.helpers import assert_books, buy, place
 from organisers.scheduler import run_due
@@ -65,7 +65,7 @@ def test_a_price_change_fills_the_orders_it_makes_due_in_the_order_placed(
 
 
 def test_a_fill_is_heard_as_a_trade_and_by_the_team_as_its_order_and_portfolio(
-    team, team_api, company, open_market, change, heard
+    team, other_team, team_api, company, open_market, change, heard
 ):
     placed = place(team_api, "buy", "limit", "9.00", quantity=3).json()["order"]
     heard.clear()
@@ -80,6 +80,9 @@ def test_a_fill_is_heard_as_a_trade_and_by_the_team_as_its_order_and_portfolio(
     portfolio = [event["data"] for event, where in heard if event["type"] == "portfolio"][-1]
     assert portfolio["transaction"]["order"] == placed["id"]
     assert portfolio["reserved_cash"] == "0.00" and portfolio["cash"] == "99973.00"
+    # Ranked after the fill: the team that traded goes ahead of the one that never did (SPEC §3).
+    team.refresh_from_db()
+    assert portfolio["rank"] == selectors.participant_rank(team) == 1
 
 
 def test_limit_and_stop_sells_fill_and_hand_back_their_shares(team, team_api, company, open_market, change):
