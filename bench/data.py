@@ -19,14 +19,14 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, User
 from market import services
-from market.models import Company, EventSettings, Holding, Participant, TradingDay, Transaction
+from market.models import Company, EventSettings, Holding, Order, Participant, TradingDay, Transaction
 from market.money import money
 
 STARTING_CASH = Decimal("100000.00")
 TABLES = (
     "users, companies, participants, holdings, transactions, price_history, trading_days, daily_values, "
     "audit_log, cash_adjustments, idempotency_keys, scheduled_prices, news, authtoken_token, event_settings, "
-    "django_session"
+    "django_session, orders"
 )
 
 
@@ -166,8 +166,9 @@ class Ledger:
 
 def check_ledger(expected_trades: dict[str, int] | None = None) -> Ledger:
     """Every team's cash is its starting cash less its buys (with fees) plus its sales (less fees);
-    every holding is what its trades leave; nothing is negative; and, when given, each team has
-    exactly the trades its client was told were filled."""
+    every holding is what its trades leave; what open orders hold is exact (`check_reservations`);
+    nothing is negative; and, when given, each team has exactly the trades its client was told
+    were filled."""
     wrong = []
     standing = Q(transactions__reversed_at__isnull=True)
     teams = Participant.objects.annotate(
@@ -200,4 +201,37 @@ def check_ledger(expected_trades: dict[str, int] | None = None) -> Ledger:
         for token, filled in expected_trades.items():
             if rows.get(token, 0) != filled or counts.get(token) != filled:
                 wrong.append(f"team {token[:6]}…: told {filled} filled, ledger has {rows.get(token, 0)}")
+    wrong += check_reservations()
     return Ledger(teams=len(teams), trades=Transaction.objects.count(), wrong=wrong)
+
+
+def check_reservations() -> list[str]:
+    """What waiting orders hold (SPEC §4b), counted again from the orders: each open buy holds its
+    quantity × its price with the buy fee, and nothing else holds cash; a team's reserved cash is
+    the sum of its open buys', within its cash; a holding's reserved shares the sum of its open
+    sells', within its shares."""
+    wrong = []
+    rate = EventSettings.objects.values_list("buy_fee_rate", flat=True).get(pk=1)
+    held_cash: dict = {}
+    held_shares: dict = {}
+    for pk, team, company, side, status, quantity, price, reserved in Order.objects.values_list(
+        "pk", "participant_id", "company_id", "type", "status", "quantity", "price", "reserved"
+    ):
+        total = price * quantity
+        should = total + money(total * rate) if status == "open" and side == "buy" else Decimal("0")
+        if reserved != should:
+            wrong.append(f"order {pk} ({status} {side}): holds {reserved}, should hold {should}")
+        held_cash[team] = held_cash.get(team, Decimal("0")) + should
+        if status == "open" and side == "sell":
+            held_shares[(team, company)] = held_shares.get((team, company), 0) + quantity
+    for pk, name, cash, reserved in Participant.objects.values_list("pk", "display_name", "cash", "reserved_cash"):
+        if reserved != held_cash.get(pk, Decimal("0")) or not 0 <= reserved <= cash:
+            wrong.append(f"{name}: reserved cash {reserved} of {cash}, open buys hold {held_cash.get(pk, 0)}")
+    for team, company, quantity, reserved in Holding.objects.values_list(
+        "participant_id", "company_id", "quantity", "reserved_quantity"
+    ):
+        should = held_shares.pop((team, company), 0)
+        if reserved != should or not 0 <= reserved <= quantity:
+            wrong.append(f"holding {(team, company)}: {reserved} of {quantity} reserved, open sells hold {should}")
+    wrong += [f"open sells of {key} hold {n} shares it has no holding for" for key, n in held_shares.items()]
+    return wrong

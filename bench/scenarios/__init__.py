@@ -3,12 +3,14 @@
 from bench.scenarios.burst import scenario_anatomy, scenario_burst, scenario_sustained
 from bench.scenarios.eventday import scenario_eventday
 from bench.scenarios.fanout import scenario_fanout, scenario_servers
+from bench.scenarios.orders import scenario_orders
 from bench.scenarios.scale import scenario_import, scenario_reads
 
 SCENARIOS = {
     "eventday": scenario_eventday,
     "burst": scenario_burst,
     "sustained": scenario_sustained,
+    "orders": scenario_orders,
     "fanout": scenario_fanout,
     "import": scenario_import,
     "reads": scenario_reads,
