@@ -90,18 +90,17 @@ class AlreadyRegistered(Exception):
         super().__init__(field)
 
 
-def team_sentence(problem: dict, order: dict) -> str:
+def team_sentence(problem: dict, order: dict, *, held_cash=None, held_shares: int = 0) -> str:
     """Why the market said no to an order, in the words a team reads on its page (from the refusal's
-    problem: a refusal given again for a repeated key is a stored problem, not an exception)."""
+    problem: a refusal given again for a repeated key is a stored problem, not an exception).
+    `held_cash` and `held_shares`: what the team's open orders hold, named when a trade is short of
+    what is free."""
     code = problem.get("code")
     ticker = str(order.get("ticker", "")).upper()
-    if code == "market_closed":
-        return "Market is closed. Your order was not placed; place it again after the opening bell."
     if code == "insufficient_funds":
-        return f"Not enough cash: you have {money(problem.get('cash'))} and need {money(problem.get('needed'))}."
+        return _short_of_cash(problem, order, held_cash)
     if code == "insufficient_shares":
-        held, wanted = count(problem.get("held")), count(order.get("quantity"))
-        return f"Not enough shares: you have {held} {ticker} and tried to sell {wanted}."
+        return _short_of_shares(problem, order, ticker, held_shares)
     if code == "price_changed":
         return (
             f"The price of {ticker} changed to {money(problem.get('price'))} before your order arrived. "
@@ -109,8 +108,48 @@ def team_sentence(problem: dict, order: dict) -> str:
         )
     if code == "company_inactive":
         return f"{ticker} cannot be traded right now."
-    if code == "too_many_orders":
-        return problem.get("detail") or "Your team has too many open orders; cancel one first."
-    if code == "participant_frozen":
-        return "Your team is frozen by the organisers, so it cannot trade. Ask them why."
-    return problem.get("detail") or "The order was refused."
+    if code == "order_not_open":
+        return ORDER_ENDED.get(problem.get("order_status"), "This order is no longer open.")
+    # too_many_orders and the rest: the detail (it names the event's limit of open orders).
+    return _FIXED.get(code) or problem.get("detail") or "The order was refused."
+
+
+_FIXED = {
+    "market_closed": "Market is closed. Your order was not placed; place it again after the opening bell.",
+    "participant_frozen": "Your team is frozen by the organisers, so it cannot trade. Ask them why.",
+}
+
+# Why an order could not be cancelled: it had ended meanwhile (filled by a price change, say).
+ORDER_ENDED = {
+    "filled": "This order was already filled, so there is nothing to cancel: see the trade in your history.",
+    "cancelled": "This order was already cancelled.",
+    "expired": "This order already expired at the end of its trading day.",
+    "rejected": "This order was already rejected, so there is nothing to cancel.",
+}
+
+
+def _waits(order: dict) -> bool:
+    return order.get("kind") in ("limit", "stop")
+
+
+def _short_of_cash(problem: dict, order: dict, held) -> str:
+    cash, needed = money(problem.get("cash")), money(problem.get("needed"))
+    if _waits(order):
+        return f"Not enough cash: this order needs {needed} and you have {cash} free."
+    if held:
+        return (
+            f"Not enough cash: you have {cash} free ({money(held)} more is held by your open orders) and need {needed}."
+        )
+    return f"Not enough cash: you have {cash} and need {needed}."
+
+
+def _short_of_shares(problem: dict, order: dict, ticker: str, held: int) -> str:
+    free, wanted = count(problem.get("held")), count(order.get("quantity"))
+    if _waits(order):
+        return f"Not enough shares: you have {free} {ticker} free to sell and the order needs {wanted}."
+    if held:
+        return (
+            f"Not enough shares: you have {free} {ticker} free ({count(held)} more held by your open orders) "
+            f"and tried to sell {wanted}."
+        )
+    return f"Not enough shares: you have {free} {ticker} and tried to sell {wanted}."

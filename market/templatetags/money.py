@@ -73,3 +73,10 @@ def rate(value) -> str:
         return "—"
     percent = (number * 100).normalize()
     return f"{percent:f}%"
+
+
+@register.filter
+def minus(value, other):
+    """`value − other`, exact (cash less what open orders hold): a Decimal, or None when either is not a number."""
+    first, second = _decimal(value), _decimal(other)
+    return None if first is None or second is None else first - second

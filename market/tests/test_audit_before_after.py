@@ -31,6 +31,7 @@ def test_an_event_settings_edit_in_the_admin_shows_before_and_after(organiser, a
         "lot_size": "10",
         "buy_fee_rate": "0.001",
         "sell_fee_rate": "0",
+        "max_open_orders": "20",
         "leaderboard_visible": "on",
         "signup_open": "on",
     }

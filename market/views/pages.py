@@ -51,7 +51,7 @@ def history(request: HttpRequest) -> HttpResponse:
     trades = (
         Transaction.objects.filter(participant=request.participant)
         .select_related("company")
-        .annotate(from_order=F("order__id"))
+        .annotate(from_order=F("order__id"), order_kind=F("order__kind"))
         .order_by("-created_at", "-id")
     )
     page = Paginator(trades, HISTORY_PAGE).get_page(request.GET.get("page"))

@@ -1,13 +1,15 @@
 // The team pages, live: one socket (/api/ws), subscribed to the topics the page shows
 // (`data-topics`), keeps prices, the market, news, the leaderboard and the team's own portfolio
 // current without a reload. Every (re)connect starts with a snapshot carrying all of it, the
-// team's portfolio included. No event makes the page ask the server for anything: a price change
-// revalues the team's holdings here (valuation.js), its rank follows as a `rank` event, its own
-// trades come with their `portfolio` event.
+// team's portfolio and open orders included. No event makes the page ask the server for anything:
+// a price change revalues the team's holdings here (valuation.js), its rank follows as a `rank`
+// event, its own trades come with their `portfolio` event, its orders with their `order` event.
 
 import { countdown, direction, groupThousands, money, signed } from "../shared/format.js";
 import { connectLive } from "../shared/live.js";
 import { priceChart, valueChart } from "./charts.js";
+import { initHistory } from "./history.js";
+import { initOpenOrders } from "./orders.js";
 import { initTrade } from "./trade.js";
 import { revalue } from "./valuation.js";
 
@@ -77,6 +79,8 @@ function renderMarket(market) {
 
 let chart = null;
 let trade = null;
+let openOrders = null;
+let tradeHistory = null;
 
 function renderQuote(company, { live }) {
   state.prices.set(company.ticker, company.price);
@@ -151,13 +155,27 @@ function renderRank(rank) {
   setText(role("portfolio-summary")?.querySelector("[data-field=rank]"), String(rank));
 }
 
+// Cash, and when open orders hold some of it, what is free: in the header, on the trade page and
+// in the portfolio's summary.
+function drawCash(data) {
+  const held = /[1-9]/.test(data.reserved_cash || "0");
+  const show = (name, amount) => {
+    for (const node of all(`[data-role="${name}"]`)) node.textContent = money(amount, config.currency);
+  };
+  show("team-cash", data.cash);
+  show("team-available", data.available_cash ?? data.cash);
+  show("team-reserved", data.reserved_cash ?? "0.00");
+  for (const node of all('[data-role="team-available-item"], [data-role="cash-held-note"]')) node.hidden = !held;
+}
+
 function drawPortfolio(data) {
-  setText(role("team-cash"), money(data.cash, config.currency));
+  drawCash(data);
   setText(role("team-value"), money(data.total_value, config.currency));
   setText(role("team-rank"), String(data.rank));
   const summary = role("portfolio-summary");
   if (summary) {
-    for (const name of ["cash", "holdings_value", "total_value"]) {
+    for (const name of ["cash", "holdings_value", "total_value", "available_cash", "reserved_cash"]) {
+      if (data[name] === undefined) continue;
       setText(summary.querySelector(`[data-field=${name}]`), money(data[name], config.currency));
     }
     const result = summary.querySelector("[data-field=return_pct]");
@@ -192,9 +210,13 @@ function holdingRows(holdings) {
     sell.href = `/trade/?company=${encodeURIComponent(holding.ticker)}&side=sell`;
     const action = cell("td");
     action.append(sell);
+    const shares = cell("td", groupThousands(holding.quantity), "num");
+    if (holding.reserved_quantity) {
+      shares.append(cell("span", `${groupThousands(holding.reserved_quantity)} held by orders`, "held-note"));
+    }
     row.append(
       name,
-      cell("td", groupThousands(holding.quantity), "num"),
+      shares,
       cell("td", groupThousands(holding.average_cost), "num"),
       cell("td", groupThousands(holding.price), "num"),
       cell("td", groupThousands(holding.value), "num"),
@@ -217,73 +239,6 @@ async function getJSON(url) {
     return null;
   }
   return response.ok ? response.json() : null;
-}
-
-// History (first page) and leaderboard (first page)
-
-const tradeTimeFormat = new Intl.DateTimeFormat("en-GB", {
-  timeZone: config.timezone,
-  day: "numeric",
-  month: "short",
-  hour: "2-digit",
-  minute: "2-digit",
-  second: "2-digit",
-});
-
-function tradeRow(trade) {
-  const row = cell("tr");
-  row.dataset.trade = trade.id;
-  const when = cell("time", tradeTimeFormat.format(new Date(trade.created_at)).replace(",", ""));
-  when.dateTime = trade.created_at;
-  const time = cell("td");
-  time.append(when);
-  const side = cell("td");
-  side.append(cell("span", trade.type === "buy" ? "Buy" : "Sell", `side ${trade.type}`));
-  if (trade.reversed_at) {
-    side.append(" ", cell("span", "reversed", "tag"));
-    row.className = "reversed";
-  }
-  row.append(
-    time,
-    cell("td", String(trade.day)),
-    side,
-    cell("td", trade.ticker),
-    cell("td", groupThousands(trade.quantity), "num"),
-    cell("td", groupThousands(trade.price), "num"),
-    cell("td", groupThousands(trade.total), "num"),
-    cell("td", groupThousands(trade.fee), "num"),
-  );
-  return row;
-}
-
-const HISTORY_PAGE = 25;
-
-// The first page of the history, kept live from the team's own `portfolio` events: each carries
-// the trade that caused it (new, or now reversed).
-function showTrade(trade) {
-  const table = role("trades");
-  if (!trade || !onFirstPage(table)) return;
-  const rows = role("trade-rows");
-  const drawn = rows.querySelector(`tr[data-trade="${CSS.escape(trade.id)}"]`);
-  if (drawn) {
-    drawn.replaceWith(tradeRow(trade));
-    return;
-  }
-  if (trade.reversed_at) return; // an older trade reversed, not on this page: nothing new to show
-  rows.querySelector("tr.empty")?.remove();
-  rows.prepend(tradeRow(trade));
-  while (rows.children.length > HISTORY_PAGE) rows.lastElementChild.remove();
-}
-
-// After the page was offline, the trades the team made meanwhile (on another device) are read
-// again, once, if its portfolio says anything changed: not on every reconnect of every page.
-async function refreshHistory() {
-  const table = role("trades");
-  if (!onFirstPage(table)) return;
-  const data = await getJSON("/api/transactions");
-  if (!data) return;
-  const rows = data.results.slice(0, HISTORY_PAGE).map(tradeRow);
-  if (rows.length) role("trade-rows").replaceChildren(...rows);
 }
 
 // The leaderboard page's first places come from the `leaderboard` event (the top ten); the places
@@ -346,8 +301,9 @@ function applySnapshot(data) {
   if (data.portfolio) {
     const changed = (Date.parse(data.portfolio.as_of) || 0) > state.portfolioAsOf;
     renderPortfolio(data.portfolio);
-    if (changed && state.synced && config.page === "history") refreshHistory(); // traded while offline
+    if (changed && state.synced && tradeHistory) tradeHistory.refresh(getJSON); // traded while offline
   }
+  if (data.orders && openOrders) openOrders.snapshot(data.orders);
   state.synced = true;
 }
 
@@ -374,7 +330,12 @@ function applyEvent(event) {
       break;
     case "portfolio":
       renderPortfolio(data);
-      showTrade(data.transaction);
+      if (openOrders) openOrders.trade(data.transaction);
+      if (tradeHistory) tradeHistory.show(data.transaction);
+      break;
+    case "order":
+      if (openOrders) openOrders.order(data);
+      if (tradeHistory) tradeHistory.order(data);
       break;
     case "rank":
       renderRank(data.rank);
@@ -396,6 +357,10 @@ function signedOut() {
 
 const form = document.getElementById("trade-form");
 if (form) trade = initTrade(form, config);
+const orderRows = role("open-orders");
+if (orderRows) openOrders = initOpenOrders(orderRows, config);
+const trades = role("trades");
+if (trades) tradeHistory = initHistory(trades, config);
 
 const priceCanvas = document.getElementById("price-chart");
 if (priceCanvas) {

@@ -1,5 +1,7 @@
 // The order form: total, fee and the cash that results, worked out as the team types, in exact
 // cents (BigInt), rounded half-up like the server. The server still decides; this only informs.
+// A market order is figured at the current price; a limit or stop order at the team's own price
+// (what a buy holds until it fills: SPEC §4b), from the cash not already held by open orders.
 
 import { fromUnits, toUnits } from "../shared/decimal.js";
 import { groupThousands, money } from "../shared/format.js";
@@ -23,9 +25,19 @@ export function orderFigures({ price, quantity, side, buyRate, sellRate, cash })
   };
 }
 
+const PRICE = /^\d{1,12}(\.\d{1,2})?$/;
+
+// Whether a waiting order would fill at once at `current` (market/services/book.py condition_holds).
+export function fillsNow({ side, kind, limit, current }) {
+  const rises = (kind === "limit") === (side === "sell");
+  const [mine, now] = [toCents(limit), toCents(current)];
+  return rises ? now >= mine : now <= mine;
+}
+
 export function initTrade(form, { currency }) {
   const select = form.querySelector("select[name=ticker]");
   const quantity = form.querySelector("input[name=quantity]");
+  const ownPrice = form.querySelector("input[name=price]");
   const expected = form.querySelector("[data-role=expected-price]");
   const expectedFor = form.querySelector("[data-role=expected-for]");
   const submit = form.querySelector("[data-role=submit]");
@@ -34,7 +46,9 @@ export function initTrade(form, { currency }) {
   const lot = Number(form.dataset.lotSize) || 1;
 
   const side = () => form.querySelector("input[name=type]:checked")?.value || "buy";
+  const kind = () => form.querySelector("input[name=kind]:checked")?.value || "market";
   const option = () => select.selectedOptions[0];
+  const all = (name) => document.querySelectorAll(`[data-role="${name}"]`);
 
   function warn(text) {
     warning.textContent = text;
@@ -51,9 +65,9 @@ export function initTrade(form, { currency }) {
     return expected.value;
   }
 
-  function showPriceNotice(chosen) {
+  function showPriceNotice(chosen, waiting) {
     const notice = field("price-notice");
-    const moved = chosen.dataset.price !== expected.value;
+    const moved = !waiting && chosen.dataset.price !== expected.value;
     notice.hidden = !moved;
     if (moved) {
       field("price-notice-text").textContent =
@@ -62,22 +76,60 @@ export function initTrade(form, { currency }) {
     }
   }
 
+  function showHeld(chosen) {
+    const held = Number(chosen.dataset.held || 0);
+    const byOrders = Number(chosen.dataset.heldByOrders || 0);
+    all("held").forEach((node) => (node.textContent = groupThousands(held)));
+    all("held-ticker").forEach((node) => (node.textContent = chosen.value));
+    all("held-by-orders").forEach((node) => (node.textContent = groupThousands(byOrders)));
+    all("held-by-orders-note").forEach((node) => (node.hidden = !byOrders));
+    return { free: held - byOrders, byOrders };
+  }
+
+  function clearFigures(text) {
+    for (const name of ["total", "fee", "cash-after"]) field(name).textContent = "—";
+    warn(text);
+  }
+
+  function shortOf(figures, shares, waiting, chosen, wanted) {
+    const [cash, cost] = [money(form.dataset.cash, currency), money(figures.cost, currency)];
+    const held = /[1-9]/.test(form.dataset.reserved || "0");
+    if (side() === "buy" && !figures.enough) {
+      if (waiting) return `Not enough cash: this order needs ${cost} and you have ${cash} free.`;
+      return `Not enough cash: you have ${cash}${held ? " free" : ""} and need ${cost}.`;
+    }
+    if (side() === "sell" && Number(wanted) > shares.free) {
+      const free = `${groupThousands(shares.free)} ${chosen.value}${shares.byOrders ? " free" : ""}`;
+      if (waiting) return `Not enough shares: you have ${free} to sell and the order needs ${groupThousands(wanted)}.`;
+      return `Not enough shares: you have ${free} and want to sell ${groupThousands(wanted)}.`;
+    }
+    return "";
+  }
+
   function update() {
     const chosen = option();
     if (!chosen) return;
-    const price = seenPrice(chosen);
-    const held = Number(chosen.dataset.held || 0);
-    showPriceNotice(chosen);
-    field("price").textContent = money(price, currency);
-    document.querySelectorAll("[data-role=held]").forEach((node) => (node.textContent = groupThousands(held)));
-    document.querySelectorAll("[data-role=held-ticker]").forEach((node) => (node.textContent = chosen.value));
-    field("cash-label").textContent = side() === "buy" ? "Cash after" : "Cash after the sale";
+    const waiting = kind() !== "market";
+    const price = waiting ? ownPrice.value.trim() : seenPrice(chosen);
+    const shares = showHeld(chosen);
+    showPriceNotice(chosen, waiting);
+    field("price-label").textContent = waiting ? "Your price" : "Price";
+    field("cash-label").textContent =
+      side() === "sell" ? "Cash after the sale" : waiting ? "Free cash after" : "Cash after";
+    const validPrice = PRICE.test(price) && toCents(price) > 0n;
+    field("price").textContent = validPrice ? money(price, currency) : "—";
+    const due = () => fillsNow({ side: side(), kind: kind(), limit: price, current: chosen.dataset.price });
+    field("fills-now").hidden = !(waiting && validPrice && due());
 
     const text = quantity.value.trim();
     const valid = /^\d{1,10}$/.test(text) && Number(text) >= 1 && Number(text) % lot === 0;
     if (!valid) {
-      for (const name of ["total", "fee", "cash-after"]) field(name).textContent = "—";
-      warn(text ? (lot > 1 ? `Enter a whole number of shares in lots of ${lot}.` : "Enter a whole number of shares.") : "");
+      const whole = lot > 1 ? `Enter a whole number of shares in lots of ${lot}.` : "Enter a whole number of shares.";
+      clearFigures(text ? whole : "");
+      return;
+    }
+    if (!validPrice) {
+      clearFigures(price ? "Enter your price as a number with at most 2 decimals (for example 9.50)." : "");
       return;
     }
     const figures = orderFigures({
@@ -91,13 +143,7 @@ export function initTrade(form, { currency }) {
     field("total").textContent = money(figures.total, currency);
     field("fee").textContent = money(figures.fee, currency);
     field("cash-after").textContent = money(figures.cashAfter, currency);
-    if (side() === "buy" && !figures.enough) {
-      warn(`Not enough cash: you have ${money(form.dataset.cash, currency)} and need ${money(figures.cost, currency)}.`);
-    } else if (side() === "sell" && Number(text) > held) {
-      warn(`Not enough shares: you have ${groupThousands(held)} ${chosen.value} and want to sell ${groupThousands(text)}.`);
-    } else {
-      warn("");
-    }
+    warn(shortOf(figures, shares, waiting, chosen, text));
   }
 
   field("accept-price").addEventListener("click", () => {
@@ -131,10 +177,13 @@ export function initTrade(form, { currency }) {
       update();
     },
     portfolio(data) {
-      form.dataset.cash = data.cash;
-      const held = new Map(data.holdings.map((holding) => [holding.ticker, holding.quantity]));
-      for (const node of select.options) node.dataset.held = String(held.get(node.value) || 0);
-      document.querySelectorAll("[data-role=team-cash]").forEach((node) => (node.textContent = money(data.cash, currency)));
+      form.dataset.cash = data.available_cash ?? data.cash;
+      form.dataset.reserved = data.reserved_cash ?? "0";
+      const held = new Map(data.holdings.map((holding) => [holding.ticker, holding]));
+      for (const node of select.options) {
+        node.dataset.held = String(held.get(node.value)?.quantity || 0);
+        node.dataset.heldByOrders = String(held.get(node.value)?.reserved_quantity || 0);
+      }
       update();
     },
   };
