@@ -73,7 +73,7 @@ class AdminCompanyViewSet(viewsets.ModelViewSet):
                 reads_changed("companies")
         except ProtectedError as exc:
             raise CompanyHasTrades(
-                f"{instance.ticker} has been traded or held; deactivate it instead (is_active false)."
+                f"{instance.ticker} has been traded, held or ordered; deactivate it instead (is_active false)."
             ) from exc
 
 

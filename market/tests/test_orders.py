@@ -294,3 +294,12 @@ def test_open_orders_block_a_reversal_and_a_cash_removal_that_would_take_what_th
         services.cash_adjust(participant=team, amount=Decimal("-10000"), reason="Penalty", by=admin_user)
     assert Holding.objects.get(participant=team).quantity == 10
     assert_books(team)
+
+
+def test_a_company_with_orders_cannot_be_deleted_only_deactivated(team, team_api, admin_api, make_company):
+    bolt = make_company("BOLT", "5.00")
+    place(team_api, "buy", "limit", "4.00", ticker="BOLT")
+
+    body = assert_problem(admin_api.delete(f"/api/admin/companies/{bolt.pk}"), 409, "company_has_trades")
+    assert "ordered" in body["detail"]
+    assert Order.objects.filter(company=bolt, status="open").count() == 1
