@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from organisers import api
@@ -21,5 +21,6 @@ urlpatterns = [
         api.AdminParticipantCredentialsView.as_view(),
         name="admin-participants-credentials",
     ),
+    path("", include("organisers.runsheet.urls")),
     *router.urls,
 ]

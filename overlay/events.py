@@ -33,9 +33,12 @@ MARKET_GROUP = "live.market"  # every connection: overlays, teams, organisers
 TRADES_GROUP = "live.trades"  # the public tape: only connections subscribed to `trades` (SPEC §5)
 
 # SPEC §5 topics: a connection receives the events of the topics it asked for (`?topics=`).
-TOPICS = ("market", "news", "leaderboard", "scene", "trades", "own")
-DEFAULT_TOPICS = frozenset(TOPICS) - {"trades"}
+TOPICS = ("market", "news", "leaderboard", "scene", "trades", "own", "cues")
+# Asked for by name only: the public tape (the control room's latest trades), and the run sheet
+# (the control room's timeline: organisers only, it holds the news still to come).
+DEFAULT_TOPICS = frozenset(TOPICS) - {"trades", "cues"}
 OWN = "own"  # a team's own events: its connections only
+CUES = "cues"  # the run sheet: organisers' connections only
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,17 @@ EVENT_KINDS = {
     "portfolio": Kind(OWN),
     "order": Kind(OWN),
     "rank": Kind(OWN, fold=""),
+    "run_sheet": Kind(CUES, fold=""),
 }
 EVENT_TYPES = tuple(EVENT_KINDS)
 # Internal messages between the server's processes: never sent to a client as such.
 CONTROL_TYPES = ("session_ended", "overlay_token_rotated")
 
-# Who may see an event beyond its group: "all", or "staff" (organisers and overlays only).
+# Who may see an event beyond its group: "all", "staff" (organisers and overlays only), or
+# "organisers" (signed-in organisers only).
 ALL = "all"
 STAFF = "staff"
+ORGANISERS = "organisers"
 
 
 def address_of(user_id) -> str:

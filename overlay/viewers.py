@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from overlay.events import ALL, DEFAULT_TOPICS, MARKET_GROUP, OWN, TOPICS, TRADES_GROUP, address_of
+from overlay.events import ALL, CUES, DEFAULT_TOPICS, MARKET_GROUP, ORGANISERS, OWN, STAFF, TOPICS, TRADES_GROUP, address_of
 
 OVERLAY = "overlay"
 ADMIN = "admin"
@@ -41,7 +41,9 @@ class Viewer:
         return self.kind in (OVERLAY, ADMIN)
 
     def may_see(self, audience: str) -> bool:
-        return audience == ALL or self.sees_staff_events
+        if audience == ORGANISERS:
+            return self.is_admin
+        return audience == ALL or (audience == STAFF and self.sees_staff_events)
 
 
 def token_from_query(query_string: bytes | str) -> str | None:
@@ -72,6 +74,8 @@ def topics_from_query(query_string: bytes | str, viewer: Viewer) -> frozenset[st
         raise TopicsRefused(f"Unknown topic {shown}: the topics are {', '.join(TOPICS)}.")
     if OWN in names and not viewer.is_team:
         raise TopicsRefused(f"The topic {OWN!r} is a team's own portfolio and orders: sign in as a team.")
+    if CUES in names and not viewer.is_admin:
+        raise TopicsRefused(f"The topic {CUES!r} is the run sheet: sign in as an organiser.")
     return frozenset(names)
 
 

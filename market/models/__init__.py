@@ -1,6 +1,6 @@
 """The market's tables, one module per kind of thing (SPEC §2); import them from here."""
 
-from market.models.companies import Company, PricePoint, ScheduledPrice
+from market.models.companies import Company, PricePoint
 from market.models.event import AuditEntry, EventSettings
 from market.models.fields import MAX_CASH, MAX_PRICE, MAX_QUANTITY, TICKER_PATTERN
 from market.models.orders import Order, OrderExpiry, OrderKind, OrderStatus
@@ -25,7 +25,6 @@ __all__ = [
     "OrderStatus",
     "Participant",
     "PricePoint",
-    "ScheduledPrice",
     "TradeType",
     "TradingDay",
     "Transaction",

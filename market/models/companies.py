@@ -3,7 +3,6 @@
 import uuid
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import models
@@ -72,25 +71,3 @@ class PricePoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.company_id} {self.price} at {self.at:%Y-%m-%d %H:%M}"
-
-
-class ScheduledPrice(models.Model):
-    """A price change an organiser prepared for a given time; the scheduler applies it once."""
-
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="scheduled_prices")
-    price = positive_price()
-    at = models.DateTimeField(help_text="When the price changes.")
-    applied_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        db_table = "scheduled_prices"
-        ordering = ["at"]
-        constraints = [models.CheckConstraint(condition=Q(price__gt=0), name="scheduled_prices_price_gt_0")]
-        indexes = [models.Index(fields=["at"], condition=Q(applied_at__isnull=True), name="scheduled_prices_due_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.company_id} → {self.price} at {self.at:%Y-%m-%d %H:%M}"

@@ -16,7 +16,6 @@ from market.models import (
     EventSettings,
     IdempotencyRecord,
     PricePoint,
-    ScheduledPrice,
     TradingDay,
     Transaction,
 )
@@ -209,24 +208,3 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_filter = ["status_code"]
     search_fields = ["participant__display_name", "key"]
     list_select_related = ["participant"]
-
-
-@admin.register(ScheduledPrice)
-class ScheduledPriceAdmin(AuditedAdmin):
-    """Price changes prepared for a time; the scheduler applies each once, through price_set."""
-
-    list_display = ["at", "company", "price", "applied_at"]
-    list_filter = ["company", ("applied_at", admin.EmptyFieldListFilter)]
-    search_fields = ["company__ticker", "company__name"]
-    list_select_related = ["company"]
-    autocomplete_fields = ["company"]
-    fields = ["company", "price", "at", "applied_at", "created_by"]
-    readonly_fields = ["applied_at", "created_by"]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None or obj.applied_at is None  # what already happened stays as it was
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)

@@ -14,11 +14,14 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from market.live import current_overlay_token
-from market.models import Company, EventSettings, Participant, PricePoint, ScheduledPrice, TradingDay
+from market.models import Company, EventSettings, Participant, PricePoint, TradingDay
 from market.money import money
 from market.services import participant_create
 from newsroom.models import News
 from newsroom.services import news_create
+from organisers.models import Cue, CueAction
+from organisers.runsheet.services import cue_create
+from organisers.runsheet.times import event_time_text
 
 DEMO_ADMIN_EMAIL = "admin@demo.brainstorm"
 DEMO_ADMIN_PASSWORD = "brainstorm-admin-demo"
@@ -134,10 +137,14 @@ class Command(BaseCommand):
         for index, listing in enumerate(COMPANIES):
             counts["companies"] += _list_company(index, *listing, days=days, now=now)
         for title, content, hours in NEWS:
-            if not News.objects.filter(title=title).exists():
+            if News.objects.filter(title=title).exists() or Cue.objects.filter(data__title=title).exists():
+                continue
+            if hours is not None and hours > 0:  # still to come: a cue of the run sheet
+                _cue(now + timedelta(hours=hours), CueAction.NEWS, title=title, content=content)
+            else:
                 published_at = None if hours is None else now + timedelta(hours=hours)
                 news_create(by=None, title=title, content=content, published_at=published_at)
-                counts["news items"] += 1
+            counts["news items"] += 1
         for number, team in enumerate(TEAMS, start=1):
             counts["teams"] += _make_team(number, team)
         return counts
@@ -177,11 +184,14 @@ def _list_company(index, ticker, name, description, start, volatility, *, days, 
     PricePoint.objects.bulk_create(
         [PricePoint(company=company, price=p, at=at, day=number) for p, at, number in points]
     )
-    if ticker == "GRID":  # the scheduler's turn: results day lifts Surya Grid
-        ScheduledPrice.objects.create(
-            company=company, price=money(close * Decimal("1.12")), at=now + timedelta(hours=50)
-        )
+    if ticker == "GRID":  # the run sheet's turn: results day lifts Surya Grid
+        _cue(now + timedelta(hours=50, minutes=1), CueAction.PRICE, ticker="GRID", change_pct="12")
     return 1
+
+
+def _cue(at, action: str, **data) -> None:
+    """A cue of the demo's run sheet, on the day after its history."""
+    cue_create(by=None, raw={"day": HISTORY_DAYS + 1, "at": event_time_text(at)[:16], "action": action, **data})
 
 
 def _make_team(number: int, team: str) -> int:
