@@ -43,10 +43,10 @@ from market.serializers import (
 )
 from newsroom.models import News
 from newsroom.serializers import AdminNewsSerializer
-from newsroom.services import news_create, news_delete, news_update
 from organisers.cells import CellError, parse_bool
 from organisers.imports import credentials_keep, credentials_take, participants_import
 from organisers.results import results_response
+from organisers.runsheet.news import news_remove, news_write, scheduled_at
 from organisers.spreadsheets import XLSX_CONTENT_TYPE, SpreadsheetRefused
 
 TICKER_IN_URL = r"[A-Za-z0-9.]{1,10}"
@@ -313,16 +313,29 @@ class AdminParticipantCredentialsView(APIView):
         return download
 
 
+class ScheduledNewsSerializer(AdminNewsSerializer):
+    """A news item with a time still to come is a draft waiting for its run-sheet cue: it answers
+    with that time as `published_at` and the status `scheduled`, as it was written."""
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        at = scheduled_at(instance)
+        if at is not None:
+            data["published_at"] = self.fields["published_at"].to_representation(at)
+            data["status"] = "scheduled"
+        return data
+
+
 class AdminNewsViewSet(viewsets.ModelViewSet):
     permission_classes = [IsAdmin]
-    serializer_class = AdminNewsSerializer
+    serializer_class = ScheduledNewsSerializer
     queryset = News.objects.order_by("-created_at")
 
     def perform_create(self, serializer):
-        serializer.instance = news_create(by=self.request.user, **serializer.validated_data)
+        serializer.instance = news_write(news=None, by=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = news_update(news=serializer.instance, by=self.request.user, **serializer.validated_data)
+        serializer.instance = news_write(news=serializer.instance, by=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        news_delete(news=instance, by=self.request.user)
+        news_remove(news=instance, by=self.request.user)

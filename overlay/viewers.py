@@ -5,7 +5,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from overlay.events import ALL, CUES, DEFAULT_TOPICS, MARKET_GROUP, ORGANISERS, OWN, STAFF, TOPICS, TRADES_GROUP, address_of
+from overlay.events import (
+    ALL,
+    CUES,
+    DEFAULT_TOPICS,
+    MARKET_GROUP,
+    ORGANISERS,
+    OWN,
+    STAFF,
+    TOPICS,
+    TRADES_GROUP,
+    address_of,
+)
 
 OVERLAY = "overlay"
 ADMIN = "admin"

@@ -20,9 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from common.env import env_networks
 from common.metrics import ScrapeTimeCollector
-from market.models import ScheduledPrice
 from market.services import price_set
 from organisers.scheduler import run_due
+from organisers.tests.cues import due_cue
 
 pytestmark = pytest.mark.django_db
 
@@ -174,14 +174,12 @@ def test_events_are_counted_by_type_when_they_go_out(company, django_capture_on_
 
 
 def test_scheduler_lag_shows_a_due_price_change_nobody_fired(company):
-    due = ScheduledPrice.objects.create(
-        company=company, price=Decimal("11.00"), at=timezone.now() - timedelta(seconds=90)
-    )
+    due = due_cue("price", timezone.now() - timedelta(seconds=90), ticker=company.ticker, price="11.00")
     assert value(scrape(), "brainstorm_scheduler_lag_seconds") >= 90
 
     run_due()
     due.refresh_from_db()
-    assert due.applied_at is not None
+    assert due.status == "fired"
     assert value(scrape(), "brainstorm_scheduler_lag_seconds") == 0
 
 
@@ -239,7 +237,7 @@ def _get(url: str, **headers) -> tuple[int, str]:
 def test_the_scheduler_counts_the_events_it_sends_on_its_own_metrics_port(company):
     from overlay.tests.servers import free_port, scheduler_process
 
-    ScheduledPrice.objects.create(company=company, price=Decimal("11.50"), at=timezone.now() - timedelta(seconds=5))
+    due_cue("price", timezone.now() - timedelta(seconds=5), ticker=company.ticker, price="11.50")
     port = free_port()
     url = f"http://127.0.0.1:{port}/metrics"
     with scheduler_process(metrics_port=port, METRICS_TOKEN=METRICS_TOKEN, METRICS_ALLOWED_CIDR="") as scheduler:

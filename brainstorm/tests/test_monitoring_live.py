@@ -14,7 +14,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ import yaml
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from market.models import ScheduledPrice
 from market.services import market_open
+from organisers.tests.cues import due_cue
 from overlay.tests.servers import TOKEN, daphne_server, free_port, scheduler_process
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -150,11 +149,11 @@ def test_the_dashboard_and_the_alerts_show_a_live_event(company, team, tmp_path)
             # Each counter is scraped at its first value before it moves again: a rate needs two.
             assert order(web, key, 10) == 201
             assert order(web, key, 1_000_000) == 409  # 10,000,000 for 100,000 of cash
-            ScheduledPrice.objects.create(company=company, price=Decimal("10.50"), at=timezone.now())
+            due_cue("price", timezone.now(), ticker=company.ticker, price="10.50")
             wait_for(lambda: prometheus.value("sum(brainstorm_trades_executed_total)") == 1, "no trade scraped")
             wait_for(lambda: prometheus.value(f"sum({scheduled_prices})") == 1, "no scheduled price change scraped")
             assert order(web, key, 5) == 201
-            ScheduledPrice.objects.create(company=company, price=Decimal("11.00"), at=timezone.now())
+            due_cue("price", timezone.now(), ticker=company.ticker, price="11.00")
             wait_for(
                 lambda: (
                     (prometheus.value("sum(rate(brainstorm_trades_executed_total[1m]))") or 0) > 0

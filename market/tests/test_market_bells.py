@@ -26,9 +26,10 @@ def test_start_bell_opens_day_one(admin_api, api):
     assert AuditEntry.objects.filter(action="market_open", target="day:1").exists()
 
 
-def test_the_day_shows_its_scheduled_close(admin_api, api):
-    closes = timezone.now() + timezone.timedelta(hours=2)
-    TradingDay.objects.create(number=1, scheduled_open_at=timezone.now(), scheduled_close_at=closes)
+def test_the_day_shows_the_close_of_its_run_sheet(admin_api, api):
+    closes = (timezone.now() + timezone.timedelta(hours=2)).replace(microsecond=0)
+    cue = {"day": 1, "at": timezone.localtime(closes).strftime("%Y-%m-%d %H:%M:%S"), "action": "close"}
+    assert admin_api.post("/api/admin/cues", cue, format="json").status_code == 201
     admin_api.post("/api/admin/market/open")
     assert api.get("/api/market").json()["closes_at"] == timezone.localtime(closes).isoformat()
 

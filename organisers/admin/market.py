@@ -157,14 +157,17 @@ class PricePointAdmin(ReadOnlyAdmin):
 
 @admin.register(TradingDay)
 class TradingDayAdmin(AuditedAdmin):
+    """The days as the bells and the run sheet made them. A day's open and close times are its
+    run-sheet cues' (one place to change a timed action): shown here, changed there."""
+
     list_display = ["number", "scheduled_open_at", "scheduled_close_at", "opened_at", "closed_at", "status"]
-    readonly_fields = ["opened_at", "closed_at"]
+    readonly_fields = ["scheduled_open_at", "scheduled_close_at", "opened_at", "closed_at"]
     fields = ["number", "scheduled_open_at", "scheduled_close_at", "opened_at", "closed_at"]
 
     def get_readonly_fields(self, request, obj=None):
         # A day that has opened has trades and values under its number: it stays as it was.
         if obj is not None and obj.opened_at is not None:
-            return ["number", "scheduled_open_at", "scheduled_close_at", "opened_at", "closed_at"]
+            return ["number", *self.readonly_fields]
         return self.readonly_fields
 
     def has_delete_permission(self, request, obj=None) -> bool:

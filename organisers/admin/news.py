@@ -1,10 +1,12 @@
 from django.contrib import admin
+from django.db.models import Q
 from django.utils import timezone
 from import_export.admin import ImportExportMixin
 
 from newsroom.models import News
-from newsroom.services import news_create, news_delete, news_update
+from organisers.models import Cue, CueAction, CueStatus
 from organisers.resources import NewsResource, SpreadsheetAdminMixin
+from organisers.runsheet.news import news_cue, news_remove, news_write
 
 
 class NewsStatusFilter(admin.SimpleListFilter):
@@ -16,10 +18,11 @@ class NewsStatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         now = timezone.now()
+        cued = Cue.objects.filter(action=CueAction.NEWS, status=CueStatus.PLANNED, news__isnull=False).values("news")
         if self.value() == "draft":
-            return queryset.filter(published_at__isnull=True)
+            return queryset.filter(published_at__isnull=True).exclude(pk__in=cued)
         if self.value() == "scheduled":
-            return queryset.filter(published_at__gt=now)
+            return queryset.filter(Q(published_at__gt=now) | Q(pk__in=cued))
         if self.value() == "published":
             return queryset.published(now)
         return queryset
@@ -29,32 +32,56 @@ class NewsStatusFilter(admin.SimpleListFilter):
 class NewsAdmin(SpreadsheetAdminMixin, ImportExportMixin, admin.ModelAdmin):
     # Import: by id (or title), through news_create / news_update (organisers.resources.news).
     resource_classes = [NewsResource]
-    list_display = ["title", "status", "published_at", "created_at"]
+    list_display = ["title", "shown_status", "published_at", "created_at"]
     list_filter = [NewsStatusFilter, "published_at"]
     search_fields = ["title", "content"]
     date_hierarchy = "published_at"
     readonly_fields = ["created_by", "announced_at", "created_at", "updated_at"]
     fields = ["title", "content", "published_at", "created_by", "announced_at", "created_at", "updated_at"]
 
-    # Through the services, so publishing here goes out live like anywhere else.
+    @admin.display(description="status")
+    def shown_status(self, news: News) -> str:
+        cue = news_cue(news)
+        return f"scheduled (run sheet, day {cue.day})" if cue is not None else news.status
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.base_fields[
+            "published_at"
+        ].help_text = "Empty: draft. Now or past: published. Later: a cue of the run sheet publishes it then."
+        return form
+
+    def get_object(self, request, object_id, from_field=None):
+        news = super().get_object(request, object_id, from_field)
+        cue = news_cue(news) if news is not None else None
+        if cue is not None:  # shown with the time its cue will publish it
+            news.published_at = cue.due_at
+        return news
+
+    # Through the services, so publishing here goes out live like anywhere else, and a time still
+    # to come goes to the run sheet.
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
             fields = {name: data[name] for name in ("title", "content", "published_at") if name in form.changed_data}
-            news_update(news=News.objects.get(pk=obj.pk), by=request.user, **fields)
+            news_write(news=News.objects.get(pk=obj.pk), by=request.user, **fields)
             obj.refresh_from_db()
             return
-        created = news_create(
-            by=request.user, title=data["title"], content=data["content"], published_at=data.get("published_at")
+        created = news_write(
+            news=None,
+            by=request.user,
+            title=data["title"],
+            content=data["content"],
+            published_at=data.get("published_at"),
         )
         obj.pk = created.pk
         obj._state.adding = False
         obj.refresh_from_db()
 
     def delete_model(self, request, obj):
-        news_delete(news=obj, by=request.user)
+        news_remove(news=obj, by=request.user)
 
     def delete_queryset(self, request, queryset):
         # "Delete selected": each through the service (audited), not one bare DELETE.
         for item in queryset:
-            news_delete(news=item, by=request.user)
+            news_remove(news=item, by=request.user)

@@ -1,7 +1,9 @@
 """News in and out of spreadsheets: title, content, published_at (empty: draft; in the future:
-scheduled). Through the newsroom services, so an item that is due goes out live as it would from
-the admin form. Rows are matched by `id` when the file has one (an export does), else by title."""
+scheduled, as a run-sheet cue). Through the newsroom services, so an item that is due goes out
+live as it would from the admin form. Rows are matched by `id` when the file has one (an export
+does), else by title."""
 
+import copy
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -10,9 +12,9 @@ from import_export.fields import Field
 
 from accounts.models import User
 from newsroom.models import News
-from newsroom.services import news_create, news_update
 from organisers.cells import CellError, parse_event_datetime
 from organisers.resources.base import SpreadsheetResource
+from organisers.runsheet.news import news_write, scheduled_at
 
 MAX_TITLE = 300  # as the API
 MAX_CONTENT = 20_000
@@ -39,6 +41,18 @@ class NewsResource(SpreadsheetResource):
 
     def dehydrate_id(self, news: News) -> str:
         return str(news.pk)
+
+    # An item waiting for its run-sheet cue goes out with the cue's time: a re-imported export
+    # keeps it scheduled.
+    def export_field(self, field, instance, **kwargs):
+        at = scheduled_at(instance) if self.get_field_name(field) == "published_at" else None
+        if at is not None:
+            instance = copy.copy(instance)
+            instance.published_at = at
+        return super().export_field(field, instance, **kwargs)
+
+    def dehydrate_status(self, news: News) -> str:
+        return "scheduled" if scheduled_at(news) else news.status
 
     def get_instance(self, instance_loader, row):
         key = str(row.get("id") or "").strip()
@@ -105,14 +119,18 @@ class NewsResource(SpreadsheetResource):
         return changes
 
     def persist(self, news: News, *, is_create: bool, changes: dict, by: User | None) -> None:
-        if is_create:
-            created = news_create(
-                by=by, title=changes["title"], content=changes["content"], published_at=changes.get("published_at")
+        if is_create:  # a time still to come: a cue of the run sheet (organisers.runsheet.news)
+            created = news_write(
+                news=None,
+                by=by,
+                title=changes["title"],
+                content=changes["content"],
+                published_at=changes.get("published_at"),
             )
             news.pk, news.created_at, news.announced_at = created.pk, created.created_at, created.announced_at
             news._state.adding = False
             return
-        news_update(news=News.objects.get(pk=news.pk), by=by, **changes)
+        news_write(news=News.objects.get(pk=news.pk), by=by, **changes)
 
 
 def _same(stored, imported) -> bool:

@@ -218,6 +218,7 @@ def cues_place_offsets(*, now: datetime | None = None) -> int:
     opened = set(TradingDay.objects.filter(number__in=days, opened_at__isnull=False).values_list("number", flat=True))
     if opened:
         _days_replace(opened, now=now)
+        _days_sync(opened)  # a close written as an offset: the market's closing time is known now
     return len(opened)
 
 
@@ -225,8 +226,8 @@ def cues_place_offsets(*, now: datetime | None = None) -> int:
 
 
 def _open(cue: Cue, *, by: User | None, now: datetime) -> dict:
-    day = TradingDay.objects.filter(number=cue.day).first()
-    if day is not None and day.opened_at is not None:
+    day, _ = TradingDay.objects.get_or_create(number=cue.day)
+    if day.opened_at is not None:
         raise _Outcome(
             CueStatus.SKIPPED, f"Day {cue.day} had already opened, at {timezone.localtime(day.opened_at):%H:%M:%S}."
         )
@@ -236,10 +237,13 @@ def _open(cue: Cue, *, by: User | None, now: datetime) -> dict:
             f"Day {cue.day}'s whole session had passed "
             f"(it was to close at {timezone.localtime(close.due_at):%H:%M:%S})."
         )
+    still_open = market.open_day()
+    if still_open is not None:
+        raise _cannot(f"Day {still_open.number} was still open: close it, then ring the start bell by hand.")
     try:
         day = market.market_open(by=by, day_number=cue.day, now=now)
     except MarketAlreadyOpen as exc:
-        raise _cannot(f"{exc.detail} Close it first, or ring the start bell by hand.") from exc
+        raise _cannot(exc.detail) from exc
     return {"day": day.number}
 
 
@@ -248,6 +252,11 @@ def _close(cue: Cue, *, by: User | None, now: datetime) -> dict:
     if day is not None and day.closed_at is not None:
         raise _Outcome(
             CueStatus.SKIPPED, f"Day {cue.day} had already closed, at {timezone.localtime(day.closed_at):%H:%M:%S}."
+        )
+    if day is not None and day.opened_at is not None and cue.due_at and day.opened_at >= cue.due_at:
+        raise _Outcome(
+            CueStatus.SKIPPED,
+            f"Day {cue.day} opened (by hand) after this close time: it stays open until closed by hand.",
         )
     try:
         day = market.market_close(by=by, day_number=cue.day, now=now)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from market.models import AuditEntry
 from newsroom.models import News
 from newsroom.services import news_create
+from organisers.models import Cue
 from organisers.resources import NewsResource, import_file
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,11 @@ def test_news_imports_as_draft_scheduled_or_published(admin_user, monkeypatch, d
 
     assert report == {"dry_run": False, "created": 3, "updated": 0, "unchanged": 0, "errors": []}
     statuses = {news.title: news.status for news in News.objects.all()}
-    assert statuses == {"Merger talks": "draft", "Rates decision": "scheduled", "Record profit": "published"}
+    # The item with a time still to come waits as a draft for its run-sheet cue.
+    assert statuses == {"Merger talks": "draft", "Rates decision": "draft", "Record profit": "published"}
+    cue = Cue.objects.get(action="news")
+    assert (cue.news.title, cue.status, cue.at) == ("Rates decision", "planned", "2099-01-01 12:00")
+    assert cue.due_at == datetime(2099, 1, 1, 5, 0, tzinfo=UTC)
     published = News.objects.get(title="Record profit")
     assert published.published_at == datetime(2024, 1, 1, 2, 0, tzinfo=UTC)  # 09:00 in Jakarta
     assert published.announced_at is not None

@@ -1,4 +1,4 @@
-"""The scheduler fires news, bells and price changes when due, once each."""
+"""The scheduler fires the run sheet's cues (bells, news, prices, notes) and news when due, once each."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -8,10 +8,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from market.models import AuditEntry, ScheduledPrice, TradingDay
+from market.models import AuditEntry, TradingDay
 from newsroom.models import News
 from newsroom.services import news_create
+from organisers.models import Cue
 from organisers.scheduler import run_due
+from organisers.tests.cues import due_cue as cue
 
 pytestmark = pytest.mark.django_db
 
@@ -42,61 +44,123 @@ def test_drafts_are_never_announced():
     assert News.objects.get().announced_at is None
 
 
-def test_a_scheduled_day_opens_and_closes_on_time():
+def test_a_day_opens_and_closes_on_its_cues():
     now = timezone.now()
-    TradingDay.objects.create(number=1, scheduled_open_at=now, scheduled_close_at=now + timedelta(hours=1))
+    opening, closing = cue("open", now), cue("close", now + timedelta(hours=1))
 
     assert run_due(now - timedelta(seconds=1)) == []
-    assert run_due(now) == ["open day 1"]
+    assert run_due(now) == [f"cue open (day 1, {opening.at}): fired"]
     assert TradingDay.objects.get().is_open
     assert run_due(now + timedelta(minutes=30)) == []
-    assert run_due(now + timedelta(hours=1)) == ["close day 1"]
-    day = TradingDay.objects.get()
-    assert day.closed_at == now + timedelta(hours=1)
+    assert run_due(now + timedelta(hours=1)) == [f"cue close (day 1, {closing.at}): fired"]
+    assert TradingDay.objects.get().closed_at is not None
     assert run_due(now + timedelta(hours=2)) == []
+    assert AuditEntry.objects.filter(action="cue_fire", actor=None).count() == 2
 
 
-def test_a_scheduled_close_never_closes_a_later_day():
+def test_a_close_cue_never_closes_a_later_day():
     now = timezone.now()
-    TradingDay.objects.create(
-        number=1,
-        opened_at=now - timedelta(hours=3),
-        closed_at=now - timedelta(hours=2),
-        scheduled_close_at=now - timedelta(hours=2),
-    )
+    TradingDay.objects.create(number=1, opened_at=now - timedelta(hours=3), closed_at=now - timedelta(hours=2))
     TradingDay.objects.create(number=2, opened_at=now - timedelta(minutes=1))
-    assert run_due(now) == []
+    stale = cue("close", now - timedelta(hours=2))
+
+    run_due(now)
+
     assert TradingDay.objects.get(number=2).is_open
+    stale.refresh_from_db()
+    assert (stale.status, stale.reason) == ("skipped", stale.reason)
+    assert stale.reason.startswith("Day 1 had already closed")
 
 
-def test_a_day_whose_whole_session_passed_while_down_is_not_opened():
+def test_a_day_whose_whole_session_passed_while_down_is_not_opened_and_says_why():
     now = timezone.now()
-    TradingDay.objects.create(
-        number=1, scheduled_open_at=now - timedelta(hours=3), scheduled_close_at=now - timedelta(hours=1)
-    )
-    assert run_due(now) == []
-    assert not TradingDay.objects.get().is_open
+    opening = cue("open", now - timedelta(hours=3))
+    closing = cue("close", now - timedelta(hours=1))
+
+    run_due(now)
+
+    opening.refresh_from_db()
+    closing.refresh_from_db()
+    assert not TradingDay.objects.filter(opened_at__isnull=False).exists()
+    assert opening.status == "failed" and "whole session had passed" in opening.reason
+    assert closing.status == "failed" and closing.reason == "No trading day is open."
 
 
-def test_a_scheduled_price_applies_once(company, make_team, django_capture_on_commit_callbacks):
+def test_a_price_cue_applies_once(company, make_team):
     now = timezone.now()
-    ScheduledPrice.objects.create(company=company, price=Decimal("14.00"), at=now + timedelta(minutes=1))
+    cue("price", now + timedelta(minutes=1), ticker="ACME", price="14.00")
 
     assert run_due(now) == []
-    assert run_due(now + timedelta(minutes=1)) == ["price ACME 14.00"]
+    assert len(run_due(now + timedelta(minutes=1))) == 1
     assert run_due(now + timedelta(minutes=2)) == []
 
     company.refresh_from_db()
     assert company.current_price == Decimal("14.00")
-    assert ScheduledPrice.objects.get().applied_at == now + timedelta(minutes=1)
+    fired = Cue.objects.get()
+    assert (fired.status, fired.result) == ("fired", {"ticker": "ACME", "old_price": "10.00", "price": "14.00"})
     assert AuditEntry.objects.filter(action="price_set").count() == 1
 
 
+def test_a_late_scheduler_fires_what_it_missed_in_order_with_its_delay(company):
+    now = timezone.now()
+    cues = [
+        cue("price", now - timedelta(minutes=30), ticker="ACME", change_pct="10"),
+        cue("note", now - timedelta(minutes=20), text="Thank the sponsors"),
+        cue("price", now - timedelta(minutes=10), ticker="ACME", price="20.00"),
+    ]
+
+    run_due(now)
+
+    done = [Cue.objects.get(pk=item.pk) for item in cues]
+    assert [item.status for item in done] == ["fired"] * 3
+    assert [item.fired_at for item in done] == sorted(item.fired_at for item in done)
+    assert [round(item.late_by.total_seconds() / 60) for item in done] == [30, 20, 10]
+    company.refresh_from_db()
+    assert company.current_price == Decimal("20.00")  # 10.00 +10% = 11.00, then 20.00: in order
+    history = list(company.history.order_by("at").values_list("price", flat=True))
+    assert history[-2:] == [Decimal("11.00"), Decimal("20.00")]
+
+
+def test_a_restarted_scheduler_fires_nothing_twice(company):
+    now = timezone.now()
+    cue("price", now - timedelta(seconds=5), ticker="ACME", change_pct="10")
+    assert len(run_due(now)) == 1
+
+    assert run_due(now + timedelta(seconds=1)) == []  # a new process, the same table
+    company.refresh_from_db()
+    assert company.current_price == Decimal("11.00")
+
+
+def test_a_cue_that_can_no_longer_apply_fails_with_why_and_the_rest_go_on(company):
+    now = timezone.now()
+    gone = cue("price", now - timedelta(seconds=2), ticker="GONE", price="5.00")
+    fine = cue("price", now - timedelta(seconds=1), ticker="ACME", price="12.00")
+
+    run_due(now)
+
+    gone.refresh_from_db()
+    fine.refresh_from_db()
+    assert (gone.status, gone.reason) == ("failed", "No company has the ticker GONE any more.")
+    assert fine.status == "fired"
+
+
+def test_a_held_run_sheet_fires_nothing_by_itself(company, admin_user):
+    from organisers.runsheet.services import run_sheet_hold
+
+    now = timezone.now()
+    cue("price", now - timedelta(seconds=1), ticker="ACME", price="12.00")
+    run_sheet_hold(by=admin_user)
+
+    assert run_due(now) == []
+    company.refresh_from_db()
+    assert company.current_price == Decimal("10.00")
+
+
 def test_run_scheduler_once_from_the_command_line(company):
-    ScheduledPrice.objects.create(company=company, price=Decimal("9.00"), at=timezone.now())
+    cue("price", timezone.now(), ticker="ACME", price="9.00")
     out = StringIO()
     call_command("run_scheduler", "--once", stdout=out)
-    assert "fired: price ACME 9.00" in out.getvalue()
+    assert "fired: cue price (day 1, " in out.getvalue() and "): fired" in out.getvalue()
 
 
 def test_open_day_and_close_day_commands_ring_the_bells():
@@ -116,22 +180,24 @@ def test_close_day_when_closed_says_so():
 
 
 @pytest.mark.postgres  # SQLite does not enforce NUMERIC precision
-def test_a_price_the_database_refuses_does_not_hold_back_the_rest_of_the_tick(company, make_team, open_market):
+def test_a_price_the_database_refuses_fails_its_cue_and_not_the_tick(company, make_team, open_market):
     from market.services import market_close, trade_execute
 
     rich = make_team("Rich", starting_cash=Decimal("200000.00"))
     trade_execute(participant=rich, company=company, side="buy", quantity=15_000)
     market_close(by=None)
     now = timezone.now()
-    ScheduledPrice.objects.create(company=company, price=Decimal("999999999999.99"), at=now)  # value overflows
-    TradingDay.objects.create(number=2, scheduled_open_at=now)
+    refused = cue("price", now - timedelta(seconds=1), ticker="ACME", price="999999999999.99")  # value overflows
+    cue("open", now, day=2)
 
     fired = run_due(now)
 
-    assert fired == ["open day 2"]
+    assert len(fired) == 2 and fired[1].endswith(": fired")
     company.refresh_from_db()
     assert company.current_price == Decimal("10.00")
-    assert ScheduledPrice.objects.get().applied_at is None
+    refused.refresh_from_db()
+    assert refused.status == "failed"
+    assert TradingDay.objects.get(number=2).is_open
 
 
 def test_opening_by_hand_never_opens_a_day_that_was_skipped():
@@ -148,36 +214,33 @@ def test_opening_by_hand_never_opens_a_day_that_was_skipped():
     assert not TradingDay.objects.get(number=1).is_open
 
 
-def test_a_day_skipped_by_hand_does_not_hold_back_the_next_scheduled_day():
+def test_the_scheduler_lag_is_the_oldest_cue_still_due():
     from common.metrics import scheduler_lag
-    from market.services import market_close, market_open
 
     now = timezone.now()
-    TradingDay.objects.create(number=1, scheduled_open_at=now - timedelta(hours=3))  # no close time
-    TradingDay.objects.create(number=2)
-    TradingDay.objects.create(number=3, scheduled_open_at=now - timedelta(minutes=1))
-    market_open(by=None, day_number=2, now=now - timedelta(hours=2))  # the organiser went straight to day 2
-    market_close(by=None, now=now - timedelta(hours=1))
+    cue("note", now - timedelta(minutes=1), text="Late")
+    cue("note", now + timedelta(minutes=1), text="Not yet")
 
-    assert scheduler_lag(now) == pytest.approx(60, abs=1)  # day 3, not day 1 (three hours ago)
-    assert run_due(now) == ["open day 3"]
+    assert scheduler_lag(now) == pytest.approx(60, abs=1)
+    run_due(now)
     assert scheduler_lag(now) == 0
-    assert TradingDay.objects.get(number=1).opened_at is None
 
 
-def test_a_day_left_open_past_the_next_days_open_time_holds_it_until_it_closes():
-    from common.metrics import scheduler_lag
-    from market.services import market_close, market_open
+def test_an_open_cue_for_a_day_opened_by_hand_is_skipped_and_its_offsets_follow_the_bell(company):
+    from market.services import market_open
 
     now = timezone.now()
-    TradingDay.objects.create(number=1)  # opened by hand, no close time
-    TradingDay.objects.create(number=2, scheduled_open_at=now - timedelta(minutes=10))
-    market_open(by=None, now=now - timedelta(hours=1))
+    opening = cue("open", now + timedelta(hours=1))
+    later = Cue.objects.create(day=1, at="+00:10:00", action="price", data={"ticker": "ACME", "price": "12.00"})
+    day = market_open(by=None)  # the organiser rang early
 
-    assert run_due(now) == []
-    assert scheduler_lag(now) == 0  # nothing the scheduler could do: the organiser's day is open
-    market_close(by=None, now=now)
-    assert run_due(now + timedelta(seconds=1)) == ["open day 2"]
+    run_due(now + timedelta(hours=1))
+
+    opening.refresh_from_db()
+    later.refresh_from_db()
+    assert opening.status == "skipped" and opening.reason.startswith("Day 1 had already opened")
+    assert later.due_at == day.opened_at + timedelta(minutes=10)  # ten minutes after the bell, as rung
+    assert later.status == "fired"
 
 
 def test_opening_a_prepared_day_after_its_close_time_drops_the_stale_close():

@@ -6,17 +6,18 @@ import json
 import threading
 import urllib.request
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import connections
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from market.models import AuditEntry, ScheduledPrice
+from market.models import AuditEntry
 from newsroom.models import News
 from newsroom.services import news_create
+from organisers.models import Cue
 from organisers.scheduler import run_due
+from organisers.tests.cues import due_cue
 from overlay.tests.servers import TOKEN, daphne_server, free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -51,7 +52,7 @@ def test_two_schedulers_at_once_fire_each_item_once(make_company):
     now = timezone.now()
     companies = [make_company(f"C{n}", "10.00") for n in range(4)]
     for n in range(20):
-        ScheduledPrice.objects.create(company=companies[n % 4], price=Decimal(11 + n), at=now - timedelta(seconds=n))
+        due_cue("price", now - timedelta(seconds=20 - n), ticker=companies[n % 4].ticker, price=str(11 + n))
     for n in range(10):
         news_create(by=None, title=f"News {n}", content="x", published_at=now + timedelta(seconds=1))
     start = threading.Barrier(2)
@@ -74,8 +75,11 @@ def test_two_schedulers_at_once_fire_each_item_once(make_company):
     everything = fired[0] + fired[1]
     assert len(everything) == 30
     assert len(set(everything)) == 30, "an item fired twice"
-    assert not ScheduledPrice.objects.filter(applied_at__isnull=True).exists()
+    cues = list(Cue.objects.order_by("due_at"))
+    assert [cue.status for cue in cues] == ["fired"] * 20
+    assert [cue.fired_at for cue in cues] == sorted(cue.fired_at for cue in cues), "fired out of order"
     assert AuditEntry.objects.filter(action="price_set").count() == 20
+    assert AuditEntry.objects.filter(action="cue_fire").count() == 20
     assert News.objects.filter(announced_at__isnull=True).count() == 0
 
 
