@@ -85,6 +85,8 @@ def _text(value, name: str, limit: int) -> str:
     if _blank(value):
         raise ValueError(f"A cue of this action needs its {name}.")
     text = str(value).strip()
+    if "\x00" in text:
+        raise ValueError(f"The {name} holds a NUL character: remove it.")
     if len(text) > limit:
         raise ValueError(f"The {name} is at most {limit:,} characters.")
     return text
@@ -164,7 +166,7 @@ def _options(value) -> dict:
             value = json.loads(value)
         except json.JSONDecodeError:
             raise ValueError('The options are a JSON object, e.g. {"top": 5}.') from None
-    if not isinstance(value, dict) or len(json.dumps(value)) > 2_000:
+    if not isinstance(value, dict) or len(json.dumps(value)) > 2_000 or "\\u0000" in json.dumps(value):
         raise ValueError('The options are a JSON object (at most 2,000 characters), e.g. {"top": 5}.')
     return value
 
