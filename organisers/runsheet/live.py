@@ -1,7 +1,7 @@
 """The run sheet on the organisers' screens: the `run_sheet` event (topic `cues`, organisers only)
 and its part of a snapshot. One shape for the event, the snapshot, the control room and the API."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +11,8 @@ from organisers.models import Cue, CueStatus, RunSheet
 from organisers.runsheet.times import duration_text, parse_at
 from overlay import domain
 from overlay.events import CUES, ORGANISERS, broadcast
+
+ONE_SECOND = timedelta(seconds=1)  # a cue fired within its tick is on time
 
 
 def cue_data(cue: Cue, *, expected_at: datetime | None = None) -> dict:
@@ -26,7 +28,7 @@ def cue_data(cue: Cue, *, expected_at: datetime | None = None) -> dict:
         "data": cue.data,
         "status": cue.status,
         "fired_at": cue.fired_at,
-        "late_by": duration_text(cue.late_by) if cue.late_by else "",
+        "late_by": duration_text(cue.late_by) if cue.late_by and cue.late_by >= ONE_SECOND else "",
         "shifted_by": duration_text(cue.shifted_by) if cue.shifted_by else "",
         "reason": cue.reason,
         "result": cue.result,

@@ -219,6 +219,7 @@ def cues_place_offsets(*, now: datetime | None = None) -> int:
     if opened:
         _days_replace(opened, now=now)
         _days_sync(opened)  # a close written as an offset: the market's closing time is known now
+        live.announce()
     return len(opened)
 
 
