@@ -273,6 +273,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def rank(self, message: dict) -> None:
         await self._forward(message)
 
+    async def run_sheet(self, message: dict) -> None:
+        await self._forward(message)
+
     async def session_ended(self, message: dict) -> None:
         # The team signed out on this browser or changed its password: the socket goes too.
         session = self.scope.get("session")
