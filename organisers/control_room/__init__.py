@@ -20,5 +20,10 @@ urlpatterns = [
     path("freeze", _staff(views.freeze), name="freeze"),
     path("reverse", _staff(views.reverse_trade), name="reverse"),
     path("cancel-orders", _staff(views.cancel_orders), name="cancel_orders"),
+    path("cues/fire", _staff(views.cue_fire), name="cue_fire"),
+    path("cues/skip", _staff(views.cue_skip), name="cue_skip"),
+    path("run-sheet/hold", _staff(views.run_sheet_hold), name="run_sheet_hold"),
+    path("run-sheet/resume", _staff(views.run_sheet_resume), name="run_sheet_resume"),
+    path("run-sheet/undo", _staff(views.price_cue_undo), name="price_cue_undo"),
     path("overlay-token", _staff(views.rotate_overlay_token), name="overlay_token"),
 ]

@@ -58,7 +58,10 @@ class NewsForm(forms.Form):
     publish_at = forms.DateTimeField(
         required=False,
         label="Publish at",
-        help_text=f"Event time ({settings.EVENT_TIMEZONE}). Leave empty to publish now.",
+        help_text=(
+            f"Event time ({settings.EVENT_TIMEZONE}). Leave empty to publish now; a time to come makes it a news cue "
+            "of the run sheet, published when the cue fires."
+        ),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
@@ -97,6 +100,12 @@ class OverlayTokenForm(forms.Form):
 class ReversalForm(forms.Form):
     trade = forms.UUIDField(widget=forms.HiddenInput)
     reason = forms.CharField(max_length=500, error_messages={"required": "Say why the trade is reversed."})
+
+
+class CueForm(forms.Form):
+    """A cue of the run sheet, by id: fire it now, or skip it."""
+
+    cue = forms.UUIDField(widget=forms.HiddenInput, error_messages={"required": "Say which cue."})
 
 
 class TeamOrdersCancelForm(forms.Form):

@@ -1,8 +1,9 @@
 """The control room: one admin page for the event day (SPEC §6).
 
-The page shows the market and its bell, live counts, the whole price board, news, freezing, the
-teams with open orders (each team's cancelled at once), the latest trades with their reversal,
-and the overlay URLs. Each form posts to its own URL, calls the services (so history, audit and
+The page shows the market and its bell, live counts, the run sheet (its cues fired now, skipped,
+held, resumed, the last price cue undone), the whole price board, news, freezing, the teams with
+open orders (each team's cancelled at once), the latest trades with their reversal, and the
+overlay URLs. Each form posts to its own URL, calls the services (so history, audit and
 live events happen as everywhere else), and answers with a redirect and a message. A form with
 errors changes nothing: it is kept in the session for the next page, which draws it again with
 each error beside its field.
@@ -14,10 +15,11 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.messages.utils import get_level_tags
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST
@@ -26,13 +28,15 @@ from common.problems import DomainError
 from market import selectors, services
 from market.errors import PriceChanged
 from market.live import current_overlay_token
-from market.models import Company, Order, OrderStatus, Participant, Transaction
+from market.models import Company, Order, OrderStatus, Participant, TradingDay, Transaction
 from market.money import money
 from market.templatetags.money import amount, count
 from newsroom.services import news_create
+from organisers.control_room import run_sheet
 from organisers.control_room.forms import (
     FORMS,
     BellForm,
+    CueForm,
     FreezeForm,
     NewsForm,
     OverlayTokenForm,
@@ -40,6 +44,10 @@ from organisers.control_room.forms import (
     ReversalForm,
     TeamOrdersCancelForm,
 )
+from organisers.models import Cue, CueStatus, RunSheet
+from organisers.runsheet import live as run_sheet_live
+from organisers.runsheet import services as cues
+from organisers.runsheet.times import duration_text, event_time_text
 from overlay import presence
 
 LATEST_TRADES = 25
@@ -125,6 +133,14 @@ def overlay_urls(request: HttpRequest) -> list[dict[str, str]]:
     ]
 
 
+def cue_list_url() -> str | None:
+    """The cues in the Django admin, when their admin is registered."""
+    try:
+        return reverse("admin:organisers_cue_changelist")
+    except NoReverseMatch:
+        return None
+
+
 @require_GET
 def control_room(request: HttpRequest) -> HttpResponse:
     kept_name, kept_data = _kept(request)
@@ -155,6 +171,8 @@ def control_room(request: HttpRequest) -> HttpResponse:
         "bell_errors": forms_shown["bell"].errors.get("confirm", []) if kept_name == "bell" else [],
         "next_bell": next_bell,
         "counts": live_counts(),
+        "run_sheet": run_sheet.panel(run_sheet_live.timeline()),
+        "cue_list_url": cue_list_url(),
         "board": board,
         "news_form": forms_shown["news"],
         "freeze_form": forms_shown["freeze"],
@@ -236,6 +254,16 @@ def prices(request: HttpRequest) -> HttpResponse:
     return _back("prices")
 
 
+def _news_day() -> int:
+    """The day a news item scheduled from the form belongs to: the open day, else the next day to
+    open, else day 1."""
+    market = selectors.market_state()
+    if market["status"] == "open":
+        return market["day"]
+    prepared = TradingDay.objects.filter(opened_at__isnull=True, number__gt=market["day"]).order_by("number")
+    return prepared.values_list("number", flat=True).first() or market["day"] + 1
+
+
 @require_POST
 def news(request: HttpRequest) -> HttpResponse:
     form = NewsForm(request.POST)
@@ -243,18 +271,27 @@ def news(request: HttpRequest) -> HttpResponse:
         _keep(request, "news")
         messages.error(request, "The news was not saved: correct the form below.")
         return _back("news")
-    at = form.cleaned_data["publish_at"]
-    item = news_create(
-        by=request.user,
-        title=form.cleaned_data["title"],
-        content=form.cleaned_data["content"],
-        published_at=at or timezone.now(),
-    )
+    title, content, at = (form.cleaned_data[name] for name in ("title", "content", "publish_at"))
     if at is None:
+        item = news_create(by=request.user, title=title, content=content, published_at=timezone.now())
         messages.success(request, f"Published “{item.title}”: it is on every screen now.")
-    else:
-        when = date_format(timezone.localtime(at), "j M Y H:i")
-        messages.success(request, f"Scheduled “{item.title}” for {when} ({settings.EVENT_TIMEZONE}).")
+        return _back("news")
+    # Later: a news cue of the run sheet, so it shows on the timeline and can be fired early,
+    # skipped or held like the rest of the script.
+    raw = {"day": _news_day(), "at": event_time_text(at)[:19], "action": "news", "title": title, "content": content}
+    try:
+        cue = cues.cue_create(by=request.user, raw=raw)
+    except DomainError as refusal:
+        _keep(request, "news")
+        problems = " ".join(line for lines in (refusal.errors or {}).values() for line in lines)
+        messages.error(request, f"The news was not scheduled: {problems or refusal.detail}")
+        return _back("news")
+    when = date_format(timezone.localtime(cue.due_at), "j M Y H:i")
+    messages.success(
+        request,
+        f"Scheduled “{title}” for {when} ({settings.EVENT_TIMEZONE}): a news cue of day {cue.day} on the run sheet, "
+        "published when it fires.",
+    )
     return _back("news")
 
 
@@ -338,3 +375,93 @@ def rotate_overlay_token(request: HttpRequest) -> HttpResponse:
         "updating. Put the new URLs below into every OBS browser source.",
     )
     return _back("overlay")
+
+
+# The run sheet: each action one service call; the page's script stays put and reads the message
+# alone (the `run_sheet` event redraws the panel on every organiser's screen).
+
+
+def _answer(request: HttpRequest, level: int, text: str) -> HttpResponse:
+    accept = request.headers.get("Accept", "")
+    if "application/json" in accept and "text/html" not in accept:
+        return JsonResponse(
+            {"level": get_level_tags()[level], "message": text}, status=409 if level == messages.ERROR else 200
+        )
+    messages.add_message(request, level, text)
+    return _back("run-sheet")
+
+
+def _cue_asked(request: HttpRequest) -> Cue | None:
+    form = CueForm(request.POST)
+    return Cue.objects.filter(pk=form.cleaned_data["cue"]).first() if form.is_valid() else None
+
+
+@require_POST
+def cue_fire(request: HttpRequest) -> HttpResponse:
+    cue = _cue_asked(request)
+    if cue is None:
+        return _answer(request, messages.ERROR, "Nothing fired: that cue no longer exists.")
+    try:
+        cue = cues.cue_fire(cue=cue, by=request.user)
+    except DomainError as refusal:
+        return _answer(request, messages.ERROR, f"Nothing fired: {refusal.detail}")
+    what = run_sheet.describe(run_sheet_live.cue_data(cue))
+    if cue.status == CueStatus.FIRED:
+        return _answer(request, messages.SUCCESS, f"Fired {what}.")
+    if cue.status == CueStatus.SKIPPED:
+        return _answer(request, messages.WARNING, f"{what} was skipped: {cue.reason}")
+    return _answer(request, messages.ERROR, f"{what} failed: {cue.reason}")
+
+
+@require_POST
+def cue_skip(request: HttpRequest) -> HttpResponse:
+    cue = _cue_asked(request)
+    if cue is None:
+        return _answer(request, messages.ERROR, "Nothing skipped: that cue no longer exists.")
+    try:
+        cue = cues.cue_skip(cue=cue, by=request.user)
+    except DomainError as refusal:
+        return _answer(request, messages.ERROR, f"Nothing skipped: {refusal.detail}")
+    what = run_sheet.describe(run_sheet_live.cue_data(cue))
+    return _answer(request, messages.SUCCESS, f"Skipped {what}: it will not fire.")
+
+
+@require_POST
+def run_sheet_hold(request: HttpRequest) -> HttpResponse:
+    before = RunSheet.load()
+    sheet = cues.run_sheet_hold(by=request.user)
+    since = timezone.localtime(sheet.held_since).strftime("%H:%M:%S")
+    if before.held_since is not None:
+        return _answer(request, messages.INFO, f"The run sheet was already held, since {since}.")
+    return _answer(
+        request,
+        messages.SUCCESS,
+        f"The run sheet is held since {since}: no cue fires by itself until you resume (Fire now still works).",
+    )
+
+
+@require_POST
+def run_sheet_resume(request: HttpRequest) -> HttpResponse:
+    before = RunSheet.load()
+    sheet = cues.run_sheet_resume(by=request.user)
+    if before.held_since is None:
+        return _answer(request, messages.INFO, "The run sheet was not held: it runs as it was.")
+    held = duration_text(sheet.shifted_by - before.shifted_by)
+    return _answer(
+        request, messages.SUCCESS, f"The run sheet runs again: the cues still to come are {held} later (the time held)."
+    )
+
+
+@require_POST
+def price_cue_undo(request: HttpRequest) -> HttpResponse:
+    try:
+        cue = cues.price_cue_undo(by=request.user)
+    except DomainError as refusal:
+        return _answer(request, messages.ERROR, f"Nothing undone: {refusal.detail}")
+    ticker, old, new = (cue.result[name] for name in ("ticker", "old_price", "price"))
+    return _answer(
+        request,
+        messages.SUCCESS,
+        f"Undone: {ticker} is back to {amount(old)} (the price cue fired at "
+        f"{timezone.localtime(cue.fired_at):%H:%M:%S} had made it {amount(new)}).",
+    )

@@ -267,18 +267,38 @@ def test_news_published_now_is_public_at_once(organiser, admin_user):
     assert said(page) == [("success", "Published “Acme wins a contract”: it is on every screen now.")]
 
 
-def test_news_scheduled_for_later_waits_for_its_time(organiser):
+def test_news_scheduled_for_later_waits_for_its_time(organiser, team):
+    from organisers.models import Cue
+    from organisers.runsheet.services import cues_fire_due
+
     later = timezone.localtime() + timedelta(hours=2)
 
     page = post(
         organiser, "news", {"title": "Results", "content": "Soon.", "publish_at": later.strftime("%Y-%m-%dT%H:%M")}
     )
 
+    # A news cue of the run sheet: no news item, so nothing a team could see, until it fires.
+    assert not News.objects.exists()
+    cue = Cue.objects.get()
+    assert (cue.action, cue.day, cue.data) == ("news", 1, {"title": "Results", "content": "Soon."})
+    assert cue.due_at == later.replace(second=0, microsecond=0)
+    assert said(page) == [
+        (
+            "success",
+            f"Scheduled “Results” for {later:%-d %b %Y %H:%M} (Asia/Jakarta): a news cue of day 1 on the run sheet, "
+            "published when it fires.",
+        )
+    ]
+    reader = Client()
+    reader.force_login(team.user)
+    assert "Results" not in text(reader.get("/news/"))
+
+    cues_fire_due(now=cue.due_at)  # the scheduler, at its time
+
     item = News.objects.get()
-    assert item.status == "scheduled"
-    assert item.published_at == later.replace(second=0, microsecond=0)
-    assert item.announced_at is None
-    assert said(page) == [("success", f"Scheduled “Results” for {later:%-d %b %Y %H:%M} (Asia/Jakarta).")]
+    assert item.status == "published"
+    assert item.announced_at is not None
+    assert "Results" in text(reader.get("/news/"))
 
 
 def test_news_with_a_past_time_or_no_title_is_refused_beside_the_field(organiser):

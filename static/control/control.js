@@ -1,10 +1,11 @@
 // The control room, live: the latest trades arrive as they happen (the one screen that shows the
-// trade tape: topic `trades`), the counts refresh every few seconds, and the overlay URLs copy
-// with one click. The page works without this script (the server draws the trades and counts; the
+// trade tape: topic `trades`), the run sheet follows every change (topic `cues`: run_sheet.js),
+// the counts refresh every few seconds, and the overlay URLs copy with one click. The page works without this script (the server draws the trades and counts; the
 // URLs can be selected by hand). No inline scripts or handlers: ready for a Content-Security-Policy.
 
 import { groupThousands } from "../shared/format.js";
 import { connectLive } from "../shared/live.js";
+import { startRunSheet } from "./run_sheet.js";
 
 const REFRESH_MS = 5000;
 const root = document.querySelector("[data-counts-url]");
@@ -126,15 +127,34 @@ function tapeStatus(text) {
   if (status) status.textContent = text;
 }
 
-if (tape && rowTemplate) {
+const tapeShown = Boolean(tape && rowTemplate);
+const sheetPanel = document.getElementById("run-sheet");
+const sheet = sheetPanel ? startRunSheet(sheetPanel, { timeZone: root?.dataset.timezone }) : null;
+
+if (root && (tapeShown || sheet)) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   connectLive({
     url: `${scheme}//${location.host}/api/ws`,
     topics: root.dataset.topics,
-    // The snapshot's latest trades, oldest first: any the page missed while offline.
-    onSnapshot: (data) => [...(data.trades || [])].reverse().forEach(showTrade),
-    onEvent: (event) => event.type === "trade" && showTrade(event.data),
-    onStatus: (online) =>
-      tapeStatus(online ? "New trades appear here as they happen." : "Reconnecting… new trades will appear when it is back."),
+    onSnapshot: (data) => {
+      // The snapshot's latest trades, oldest first: any the page missed while offline.
+      if (tapeShown) [...(data.trades || [])].reverse().forEach(showTrade);
+      if (sheet && data.run_sheet) sheet.draw(data.run_sheet);
+    },
+    onEvent: (event) => {
+      if (event.type === "trade" && tapeShown) showTrade(event.data);
+      if (event.type === "run_sheet" && sheet) {
+        sheet.draw(event.data);
+        sheet.fired(event.data.fired);
+      }
+    },
+    onStatus: (online) => {
+      if (tapeShown) {
+        tapeStatus(
+          online ? "New trades appear here as they happen." : "Reconnecting… new trades will appear when it is back.",
+        );
+      }
+      sheet?.status(online);
+    },
   });
 }
