@@ -113,6 +113,7 @@ def test_the_page_subscribes_to_the_run_sheet_beside_the_trades(organiser):
     assert 'data-topics="trades,cues"' in html
     assert '<section class="module wide" id="run-sheet"' in html
     assert 'href="/api/docs/"' in html
+    assert 'href="/admin/organisers/cue/"' in html  # the cue list
 
 
 def test_without_cues_the_panel_says_so_and_the_sheet_runs(organiser):
