@@ -3,6 +3,7 @@
 no close before its day's open)."""
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -57,23 +58,26 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+_DAY = re.compile(r"\d{1,4}(?:\.0*)?")
+
+
 def read_day(value) -> int:
-    if isinstance(value, bool):
+    """A day's number: a whole number (a spreadsheet's 2.0 too), never a bool, an exponent or Infinity."""
+    text = str(value).strip() if isinstance(value, (int, float, Decimal, str)) and not isinstance(value, bool) else ""
+    if not _DAY.fullmatch(text):
         raise ValueError("Write the day's number: 1, 2, 3…")
-    try:
-        number = int(Decimal(str(value).strip()))
-        if number != Decimal(str(value).strip()):
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        raise ValueError("Write the day's number: 1, 2, 3…") from None
+    number = int(Decimal(text))
     if not 1 <= number <= MAX_DAY:
         raise ValueError(f"The day is a number from 1 to {MAX_DAY}.")
     return number
 
 
 def _decimal(value, name: str) -> Decimal:
+    text = str(value).strip().replace(",", "")
+    if len(text) > 30:
+        raise ValueError(f"The {name} must be a number.")
     try:
-        number = Decimal(str(value).strip().replace(",", ""))
+        number = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"The {name} must be a number.") from None
     if not number.is_finite():
@@ -148,6 +152,8 @@ def _change_pct(value) -> str:
     change = _decimal(str(value).strip().removesuffix("%"), "change in %")
     if not MIN_CHANGE_PCT <= change <= MAX_CHANGE_PCT or change == 0:
         raise ValueError(f"The change in % is from {MIN_CHANGE_PCT} to {MAX_CHANGE_PCT}, and not 0.")
+    if change != change.quantize(Decimal("0.01")):
+        raise ValueError("The change in % has at most two decimals (e.g. -7.25).")
     return str(change.normalize() if change == change.to_integral() else change)
 
 
@@ -161,13 +167,17 @@ def _scene(value) -> str:
 def _options(value) -> dict:
     if _blank(value):
         return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise ValueError('The options are a JSON object, e.g. {"top": 5}.') from None
-    if not isinstance(value, dict) or len(json.dumps(value)) > 2_000 or "\\u0000" in json.dumps(value):
-        raise ValueError('The options are a JSON object (at most 2,000 characters), e.g. {"top": 5}.')
+    not_json = 'The options are a JSON object, e.g. {"top": 5}.'
+    try:
+        if isinstance(value, str):
+            value = json.loads(value[:2_001])
+        text = json.dumps(value, allow_nan=False)  # NaN and Infinity are not JSON
+    except (ValueError, RecursionError):
+        raise ValueError(not_json) from None
+    if not isinstance(value, dict):
+        raise ValueError(not_json)
+    if len(text) > 2_000 or "\\u0000" in text:
+        raise ValueError("The options are at most 2,000 characters of JSON, without NUL characters.")
     return value
 
 
@@ -223,8 +233,10 @@ def place(proposed: list[Proposed], *, keep: list[Cue], now: datetime | None = N
         problem = _day_problem(cue, day, last_opened)
         if problem:
             cue.errors.setdefault("day", []).append(problem)
-        elif cue.due_at is not None and cue.due_at <= now and not (cue.at.form == OFFSET and day and day.opened_at):
-            cue.errors.setdefault("at", []).append(f"{event_time_text(cue.due_at)} has already passed.")
+        elif cue.due_at is not None and cue.due_at <= now:
+            after = f" ({cue.at.text} after day {cue.day}'s start bell)" if cue.at.form == OFFSET else ""
+            cue.errors.setdefault("at", []).append(f"{event_time_text(cue.due_at)}{after} has already passed.")
+    _bells_twice(readable, keep)
     for cue in readable:
         if cue.action != CueAction.CLOSE or cue.due_at is None:
             continue
@@ -234,6 +246,23 @@ def place(proposed: list[Proposed], *, keep: list[Cue], now: datetime | None = N
                 f"Day {cue.day} would close ({event_time_text(cue.due_at)}) "
                 f"before it opens ({event_time_text(opens_at)})."
             )
+
+
+def _bells_twice(proposed: list[Proposed], keep: list[Cue]) -> None:
+    """A day rings its start bell once and its end bell once: a second open or close is an error."""
+    kept = {(cue.day, cue.action): cue for cue in keep if cue.action in (CueAction.OPEN, CueAction.CLOSE)}
+    first: dict[tuple[int, str], int | None] = {}
+    for cue in proposed:
+        if cue.action not in (CueAction.OPEN, CueAction.CLOSE):
+            continue
+        key, verb = (cue.day, cue.action), "opens" if cue.action == CueAction.OPEN else "closes"
+        if key in kept:
+            when = event_time_text(kept[key].due_at)[:16] if kept[key].due_at else kept[key].at
+            cue.errors.setdefault("action", []).append(f"Day {cue.day} already {verb} at {when} (another planned cue).")
+        elif key in first:
+            cue.errors.setdefault("action", []).append(f"Day {cue.day} already {verb} on row {first[key]}.")
+        else:
+            first[key] = cue.row
 
 
 def _day_problem(cue: Proposed, day: TradingDay | None, last_opened: TradingDay | None) -> str:

@@ -116,8 +116,9 @@ def cue_delete(*, cue: Cue, by: User | None) -> None:
     RunSheet.objects.select_for_update().get(pk=RunSheet.load().pk)
     cue = Cue.objects.select_for_update().get(pk=cue.pk)
     _refuse_done(cue)
-    old = _raw_of(cue)
+    old, pk = _raw_of(cue), cue.pk
     cue.delete()  # a scheduled news item's cue: the item stays, as a draft
+    cue.pk = pk  # named in the audit entry
     _after_change({cue.day}, by=by, action="cue_delete", cue=cue, old=old)
 
 

@@ -125,8 +125,6 @@ def run_sheet_check(
     days = {cue.day for cue in proposed if cue.day}
     if proposed:
         place(proposed, keep=planned_cues(except_days=days), now=now)
-        _twice(proposed)
-        _offsets_passed(proposed, now)
     for cue in proposed:
         for name, messages in cue.errors.items():
             for message in messages:
@@ -208,29 +206,6 @@ def read_options(text: str) -> dict | str:
         return parse_json_object(text)
     except CellError:
         return "(not a JSON object)"
-
-
-def _twice(proposed: list[Proposed]) -> None:
-    """A day's start bell or end bell on two rows: the second is an error."""
-    first: dict[tuple[int, str], int] = {}
-    for cue in proposed:
-        if cue.action not in (CueAction.OPEN, CueAction.CLOSE) or not cue.day or "action" in cue.errors:
-            continue
-        row = first.setdefault((cue.day, cue.action), cue.row)
-        if row != cue.row:
-            verb = "opens" if cue.action == CueAction.OPEN else "closes"
-            cue.errors.setdefault("action", []).append(f"Day {cue.day} already {verb} on row {row}.")
-
-
-def _offsets_passed(proposed: list[Proposed], now: datetime) -> None:
-    """An offset after a bell that has rung, whose time has passed: refused like any time past.
-    (rules.place lets it be, for a cue edited while the run sheet held it; but a new cue would fire
-    at once, and a file imported again in the middle of a day would fire its offsets twice.)"""
-    for cue in proposed:
-        rang = cue.at is not None and cue.at.form == OFFSET and cue.due_at is not None
-        if rang and cue.due_at <= now and not cue.errors.get("at") and not cue.errors.get("day"):
-            when = f"{event_time_text(cue.due_at)} ({cue.at.text} after day {cue.day}'s start bell)"
-            cue.errors["at"] = [f"{when} has already passed."]
 
 
 def _warnings(proposed: list[Proposed], days: set[int]) -> list[str]:

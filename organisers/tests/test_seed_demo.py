@@ -3,11 +3,11 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
-from django.utils import timezone
 
 from accounts.models import User
 from market.models import Company, Participant, PricePoint, TradingDay
 from newsroom.models import News
+from organisers.models import Cue
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,9 @@ def test_seed_demo_fills_an_empty_event():
     assert Participant.objects.count() == 20
     assert User.objects.filter(role="admin").count() == 1
     assert News.objects.count() >= 12
-    assert News.objects.filter(published_at__gt=timezone.now()).exists(), "some news is scheduled for later"
+    scheduled = Cue.objects.filter(action="news", status="planned", news__published_at__isnull=True)
+    assert scheduled.count() == 3, "some news is scheduled for later, as run-sheet cues"
+    assert Cue.objects.filter(action="price", data__ticker="GRID", status="planned").exists()
     assert News.objects.filter(published_at__isnull=True).exists(), "a draft"
     for company in Company.objects.all():
         assert company.financials, company.ticker

@@ -18,8 +18,8 @@ from market.models import Company, EventSettings, Participant, PricePoint, Tradi
 from market.money import money
 from market.services import participant_create
 from newsroom.models import News
-from newsroom.services import news_create
-from organisers.models import Cue, CueAction
+from organisers.models import CueAction
+from organisers.runsheet.news import news_write
 from organisers.runsheet.services import cue_create
 from organisers.runsheet.times import event_time_text
 
@@ -137,14 +137,11 @@ class Command(BaseCommand):
         for index, listing in enumerate(COMPANIES):
             counts["companies"] += _list_company(index, *listing, days=days, now=now)
         for title, content, hours in NEWS:
-            if News.objects.filter(title=title).exists() or Cue.objects.filter(data__title=title).exists():
-                continue
-            if hours is not None and hours > 0:  # still to come: a cue of the run sheet
-                _cue(now + timedelta(hours=hours), CueAction.NEWS, title=title, content=content)
-            else:
+            if not News.objects.filter(title=title).exists():
+                # Still to come: a draft and a cue of the run sheet that publishes it then.
                 published_at = None if hours is None else now + timedelta(hours=hours)
-                news_create(by=None, title=title, content=content, published_at=published_at)
-            counts["news items"] += 1
+                news_write(news=None, by=None, title=title, content=content, published_at=published_at)
+                counts["news items"] += 1
         for number, team in enumerate(TEAMS, start=1):
             counts["teams"] += _make_team(number, team)
         return counts
