@@ -62,7 +62,7 @@ EVENT_KINDS = {
     "portfolio": Kind(OWN),
     "order": Kind(OWN),
     "rank": Kind(OWN, fold=""),
-    "run_sheet": Kind(CUES, fold=""),
+    "run_sheet": Kind(CUES),  # never folded: a fired note's pop-up rides on its own event
 }
 EVENT_TYPES = tuple(EVENT_KINDS)
 # Internal messages between the server's processes: never sent to a client as such.

@@ -147,4 +147,14 @@ def panel(timeline: dict[str, Any], *, now: datetime | None = None) -> dict[str,
         "held_since": clock(sheet["held_since"]),
         "shifted_by": duration_text(timedelta(seconds=sheet["shifted_by"])) if sheet["shifted_by"] else "",
         "cues": rows,
+        "undoable": undo_label(timeline.get("undoable")),
+        "undoable_id": (timeline.get("undoable") or {}).get("id", ""),
     }
+
+
+def undo_label(cue: dict[str, Any] | None) -> str:
+    """What Undo would put back, in words: `ACME back to 10.00 (fired 09:21:00)`."""
+    if not cue:
+        return ""
+    result = cue["result"]
+    return f"{result['ticker']} back to {result['old_price']} (fired {clock(cue['fired_at'])})"

@@ -9,6 +9,7 @@ errors changes nothing: it is kept in the session for the next page, which draws
 each error beside its field.
 """
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -452,10 +453,18 @@ def run_sheet_resume(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
 @require_POST
 def price_cue_undo(request: HttpRequest) -> HttpResponse:
     try:
-        cue = cues.price_cue_undo(by=request.user)
+        # The cue the page showed: if another organiser undid or fired one meanwhile, nothing happens.
+        cue = cues.price_cue_undo(by=request.user, expected=_uuid_or_none(request.POST.get("cue", "")))
     except DomainError as refusal:
         return _answer(request, messages.ERROR, f"Nothing undone: {refusal.detail}")
     ticker, old, new = (cue.result[name] for name in ("ticker", "old_price", "price"))

@@ -69,6 +69,12 @@ class CueSkipSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
+class UndoSerializer(StrictSerializer):
+    cue = serializers.UUIDField(
+        required=False, help_text="The price cue you mean to undo: refused if it is no longer the last."
+    )
+
+
 class RunSheetSerializer(serializers.Serializer):
     held = serializers.BooleanField()
     held_since = serializers.DateTimeField(allow_null=True)
@@ -170,7 +176,11 @@ class RunSheetResumeView(APIView):
 class RunSheetUndoView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=None, responses={200: CueSerializer, 409: OpenApiTypes.OBJECT}, tags=["admin"])
+    @extend_schema(request=UndoSerializer, responses={200: CueSerializer, 409: OpenApiTypes.OBJECT}, tags=["admin"])
     def post(self, request):
-        """Put back the price the last fired price cue changed; 409 `nothing_to_undo`."""
-        return Response(CueSerializer(services.price_cue_undo(by=request.user)).data)
+        """Put back the price the last fired price cue changed (`cue`: only if that one is still the
+        last); 409 `nothing_to_undo`."""
+        form = UndoSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        cue = services.price_cue_undo(by=request.user, expected=form.validated_data.get("cue"))
+        return Response(CueSerializer(cue).data)

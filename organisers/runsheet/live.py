@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from market.models import TradingDay
-from organisers.models import Cue, CueStatus, RunSheet
+from organisers.models import Cue, CueAction, CueStatus, RunSheet
 from organisers.runsheet.times import duration_text, parse_at
 from overlay import domain
 from overlay.events import CUES, ORGANISERS, broadcast
@@ -76,11 +76,17 @@ def ordered(cues: list[Cue]) -> list[dict]:
 
 def timeline(day: int | None = None) -> dict:
     day = day or timeline_day()
+    undoable = (
+        Cue.objects.filter(action=CueAction.PRICE, status=CueStatus.FIRED, undone_at__isnull=True)
+        .order_by("-fired_at", "-position")
+        .first()
+    )
     return {
         "run_sheet": sheet_data(),
         "day": day,
         "days": sorted(set(Cue.objects.values_list("day", flat=True))),
         "cues": ordered(list(Cue.objects.filter(day=day).order_by("position"))),
+        "undoable": cue_data(undoable) if undoable else None,  # what Undo would put back
     }
 
 

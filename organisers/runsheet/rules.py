@@ -154,7 +154,7 @@ def _change_pct(value) -> str:
         raise ValueError(f"The change in % is from {MIN_CHANGE_PCT} to {MAX_CHANGE_PCT}, and not 0.")
     if change != change.quantize(Decimal("0.01")):
         raise ValueError("The change in % has at most two decimals (e.g. -7.25).")
-    return str(change.normalize() if change == change.to_integral() else change)
+    return format(change.normalize(), "f")  # 10, -7.5: never 1E+1
 
 
 def _scene(value) -> str:

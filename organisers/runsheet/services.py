@@ -457,19 +457,31 @@ def run_sheet_resume(*, by: User | None) -> RunSheet:
     return sheet
 
 
-@transaction.atomic
-def price_cue_undo(*, by: User | None) -> Cue:
-    """Put back the price the last fired price cue changed (a cue undone earlier is passed over:
-    undo again to go one further back). Audited; the waiting orders it makes due fill."""
-    _lock_sheet()
-    cue = (
-        Cue.objects.select_for_update()
-        .filter(action=CueAction.PRICE, status=CueStatus.FIRED, undone_at__isnull=True)
+def undoable_cue() -> Cue | None:
+    """The price cue an undo would put back: the last fired one not undone yet."""
+    return (
+        Cue.objects.filter(action=CueAction.PRICE, status=CueStatus.FIRED, undone_at__isnull=True)
         .order_by("-fired_at", "-position")
         .first()
     )
+
+
+@transaction.atomic
+def price_cue_undo(*, by: User | None, expected=None) -> Cue:
+    """Put back the price the last fired price cue changed (a cue undone earlier is passed over:
+    undo again to go one further back). With `expected` (the cue the organiser saw), refused when
+    another is now the last: two organisers pressing Undo at once undo one cue, not two. Audited;
+    the waiting orders it makes due fill."""
+    _lock_sheet()
+    cue = undoable_cue()
     if cue is None:
         raise NothingToUndo("No fired price cue is left to undo.")
+    if expected is not None and str(cue.pk) != str(expected):
+        raise NothingToUndo(
+            f"The last price cue is now {cue.result['ticker']} at {timezone.localtime(cue.fired_at):%H:%M:%S} "
+            "(another organiser undid or fired one meanwhile): nothing was undone, look again."
+        )
+    cue = Cue.objects.select_for_update().get(pk=cue.pk)
     company = Company.objects.filter(ticker=cue.result["ticker"]).first()
     if company is None:
         raise NothingToUndo(f"The company {cue.result['ticker']} was deleted.")

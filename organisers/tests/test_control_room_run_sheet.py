@@ -423,3 +423,21 @@ def test_an_organisers_socket_hears_the_run_sheet_and_the_note_fired(admin_user,
     assert event["type"] == "run_sheet"
     assert [cue["status"] for cue in event["data"]["cues"]] == ["fired"]
     assert event["data"]["fired"]["data"] == {"text": "Thank the sponsors"}
+
+
+def test_undo_names_what_it_puts_back_and_a_second_press_on_a_stale_page_undoes_nothing(
+    organiser, admin_user, company
+):
+    first = make_cue("price", minutes=5, ticker="ACME", price="12.00")
+    second = make_cue("price", minutes=6, ticker="ACME", price="15.00")
+    cue_fire(cue=first, by=admin_user)
+    cue_fire(cue=second, by=admin_user)
+    page = organiser.get("/admin/control-room/").content.decode()
+    assert "Undo last price cue : ACME back to 12.00 (fired" in text(page)
+    assert f'name="cue" value="{second.pk}"' in page
+
+    post(organiser, "run-sheet/undo", {"cue": str(second.pk)})
+    stale = post(organiser, "run-sheet/undo", {"cue": str(second.pk)})  # another organiser's older page
+
+    assert said(stale)[0][0] == "error" and "nothing was undone" in said(stale)[0][1]
+    assert Company.objects.get(ticker="ACME").current_price == Decimal("12.00")

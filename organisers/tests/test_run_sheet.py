@@ -98,6 +98,7 @@ def test_a_clock_time_is_on_its_days_open_date_or_today_and_an_offset_waits_for_
         ),
         ({"action": "price", "ticker": "acme", "price": "12.5"}, {"ticker": "ACME", "price": "12.50"}),
         ({"action": "price", "ticker": "ACME", "change_pct": "-7.5%"}, {"ticker": "ACME", "change_pct": "-7.5"}),
+        ({"action": "price", "ticker": "ACME", "change_pct": "10.00"}, {"ticker": "ACME", "change_pct": "10"}),
         (
             {"action": "scene", "scene": "Podium", "options": '{"revealed": 1}'},
             {"scene": "podium", "options": {"revealed": 1}},
@@ -496,3 +497,23 @@ def test_an_organisers_snapshot_carries_the_timeline(admin_user):
     snapshot = domain.snapshot(Viewer(ADMIN, admin_user), frozenset({"cues"}))
     assert [cue["data"]["text"] for cue in snapshot["run_sheet"]["cues"]] == ["x"]
     assert snapshot["run_sheet"]["run_sheet"] == {"held": False, "held_since": None, "shifted_by": 0}
+
+
+def test_two_organisers_pressing_undo_at_once_undo_one_cue(admin_api, admin_user, company):
+    cues = []
+    for price in ("12.00", "15.00"):
+        cue = services.cue_create(
+            by=admin_user, raw={"day": 1, "at": later(hours=1), "action": "price", "ticker": "ACME", "price": price}
+        )
+        cues.append(services.cue_fire(cue=cue, by=admin_user))
+    seen = str(cues[1].pk)  # both screens showed "Undo: ACME back to 12.00"
+
+    first = admin_api.post("/api/admin/run-sheet/undo", {"cue": seen}, format="json")
+    second = admin_api.post("/api/admin/run-sheet/undo", {"cue": seen}, format="json")
+
+    assert first.status_code == 200
+    assert (second.status_code, second.json()["code"]) == (409, "nothing_to_undo")
+    assert "nothing was undone" in second.json()["detail"]
+    company.refresh_from_db()
+    assert company.current_price == Decimal("12.00")
+    assert live.timeline()["undoable"]["id"] == str(cues[0].pk)  # what the screens now offer

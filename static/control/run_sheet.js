@@ -156,6 +156,15 @@ export function startRunSheet(panel, { timeZone }) {
     // The one who pressed Hold finds Resume under their finger, and the other way round.
     if (hold.contains(focused) && sheet.held) resume.querySelector("button").focus();
     if (resume.contains(focused) && !sheet.held) hold.querySelector("button").focus();
+    // Undo names what it would put back, and sends that cue: pressed after another organiser's
+    // undo, it undoes nothing rather than the one before.
+    const undo = panel.querySelector('[data-role="undo"]');
+    const target = timeline.undoable;
+    undo.querySelector('input[name="cue"]').value = target ? target.id : "";
+    undo.querySelector("button").setAttribute("aria-disabled", target ? "false" : "true");
+    field(undo, "undo-what").textContent = target
+      ? `: ${target.result.ticker} back to ${target.result.old_price} (fired ${clock(target.fired_at)})`
+      : "";
     field(panel, "day").textContent = String(timeline.day);
     const others = (timeline.days || []).filter((day) => day !== timeline.day);
     field(panel, "other-days").textContent = others.length ? `; other days with cues: ${others.join(", ")}` : "";
