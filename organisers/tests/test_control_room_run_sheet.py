@@ -425,9 +425,7 @@ def test_an_organisers_socket_hears_the_run_sheet_and_the_note_fired(admin_user,
     assert event["data"]["fired"]["data"] == {"text": "Thank the sponsors"}
 
 
-def test_undo_names_what_it_puts_back_and_a_second_press_on_a_stale_page_undoes_nothing(
-    organiser, admin_user, company
-):
+def test_undo_names_what_it_puts_back_and_a_second_press_on_a_stale_page_undoes_nothing(organiser, admin_user, company):
     first = make_cue("price", minutes=5, ticker="ACME", price="12.00")
     second = make_cue("price", minutes=6, ticker="ACME", price="15.00")
     cue_fire(cue=first, by=admin_user)
