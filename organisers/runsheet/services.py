@@ -272,11 +272,11 @@ def _news(cue: Cue, *, by: User | None, now: datetime) -> dict:
         news = News.objects.filter(pk=cue.news_id).first()
         if news is None:
             raise _cannot("Its news item was deleted.")
-        if news.published_at is not None and news.published_at <= now:
+        if news.published_at is not None and news.published_at <= timezone.now():
             raise _Outcome(CueStatus.SKIPPED, "Its news item had already been published.")
-        news = news_update(news=news, by=by, published_at=now)
+        news = news_update(news=news, by=by, published_at=timezone.now())  # readable from this moment
     else:
-        news = news_create(by=by, title=cue.data["title"], content=cue.data["content"], published_at=now)
+        news = news_create(by=by, title=cue.data["title"], content=cue.data["content"], published_at=timezone.now())
         cue.news = news
     return {"news": str(news.pk)}
 
@@ -316,9 +316,11 @@ ACTIONS: dict[str, Callable[..., dict]] = {
 }
 
 
-def _fire(cue: Cue, *, by: User | None) -> Cue:
-    """Carry out a locked, planned cue, and mark how it ended, in the caller's transaction."""
-    now = timezone.now()
+def _fire(cue: Cue, *, by: User | None, now: datetime | None = None) -> Cue:
+    """Carry out a locked, planned cue, and mark how it ended, in the caller's transaction. `now`:
+    the scheduler's tick (a bell, a price's history and the delay are as of then; never earlier
+    than the clock)."""
+    now = max(now or timezone.now(), timezone.now())
     try:
         with transaction.atomic():  # a refusal undoes the action's own writes, not the cue's mark
             cue.result = ACTIONS[cue.action](cue, by=by, now=now)
@@ -389,7 +391,7 @@ def _fire_next_due(now: datetime) -> Cue | None:
             .order_by("due_at", "position")
             .first()
         )
-        return _fire(cue, by=None) if cue is not None else None
+        return _fire(cue, by=None, now=now) if cue is not None else None
 
 
 def cues_fire_due(*, now: datetime | None = None) -> list[Cue]:
@@ -430,14 +432,18 @@ def run_sheet_hold(*, by: User | None) -> RunSheet:
 
 @transaction.atomic
 def run_sheet_resume(*, by: User | None) -> RunSheet:
-    """Go on: every cue still to come moves later by the time held (the show runs late, the script
-    follows). A cue already late when the hold began fires at once."""
+    """Go on: every cue of the day being run still to come moves later by the time held (the show
+    runs late, the script follows; the days after it keep their times). A cue already late when
+    the hold began fires at once."""
     sheet = _lock_sheet()
     if sheet.held_since is None:
         return sheet
     now = timezone.now()
     held = now - sheet.held_since
-    later = list(Cue.objects.select_for_update().filter(status=CueStatus.PLANNED, due_at__gte=sheet.held_since))
+    day = live.timeline_day()
+    later = list(
+        Cue.objects.select_for_update().filter(status=CueStatus.PLANNED, day=day, due_at__gte=sheet.held_since)
+    )
     for cue in later:
         cue.due_at += held
         cue.shifted_by += held
@@ -451,6 +457,7 @@ def run_sheet_resume(*, by: User | None) -> RunSheet:
         action="run_sheet_resume",
         target="run_sheet",
         held_seconds=round(held.total_seconds()),
+        day=day,
         shifted=len(later),
     )
     live.announce()
