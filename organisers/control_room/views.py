@@ -449,7 +449,9 @@ def run_sheet_resume(request: HttpRequest) -> HttpResponse:
         return _answer(request, messages.INFO, "The run sheet was not held: it runs as it was.")
     held = duration_text(sheet.shifted_by - before.shifted_by)
     return _answer(
-        request, messages.SUCCESS, f"The run sheet runs again: the cues still to come are {held} later (the time held)."
+        request,
+        messages.SUCCESS,
+        f"The run sheet runs again: today's cues still to come are {held} later (the time held).",
     )
 
 

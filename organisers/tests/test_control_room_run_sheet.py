@@ -303,7 +303,7 @@ def test_resume_moves_the_cues_still_to_come_by_the_time_held(organiser, admin_u
     shifted = cue.due_at - planned_at
     assert timedelta(minutes=5) <= shifted < timedelta(minutes=5, seconds=5)
     assert said(page) == [
-        ("success", "The run sheet runs again: the cues still to come are 00:05:00 later (the time held).")
+        ("success", "The run sheet runs again: today's cues still to come are 00:05:00 later (the time held).")
     ]
     assert row(page, cue).startswith(f"{clock(cue.due_at)} Note Later Next in ")
     assert "shifted by 00:05:00" in row(page, cue)
