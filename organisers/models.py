@@ -90,6 +90,9 @@ class RunSheet(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     held_since = models.DateTimeField(null=True, blank=True)
+    held_day = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The day being run when the hold began: its cues move on resume."
+    )
     held_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,8 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Q
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 from import_export.admin import ImportExportMixin
 
+from common.problems import DomainError
 from newsroom.models import News
 from organisers.models import Cue, CueAction, CueStatus
 from organisers.resources import NewsResource, SpreadsheetAdminMixin
@@ -57,6 +59,14 @@ class NewsAdmin(SpreadsheetAdminMixin, ImportExportMixin, admin.ModelAdmin):
         if cue is not None:  # shown with the time its cue will publish it
             news.published_at = cue.due_at
         return news
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as refusal:  # its run-sheet cue refused the time or the words: nothing saved
+            problems = " ".join(line for lines in (refusal.errors or {}).values() for line in lines)
+            messages.error(request, f"Not saved: {problems or refusal.detail}")
+            return HttpResponseRedirect(request.get_full_path())
 
     # Through the services, so publishing here goes out live like anywhere else, and a time still
     # to come goes to the run sheet.

@@ -29,7 +29,7 @@ from common.problems import DomainError
 from market import selectors, services
 from market.errors import PriceChanged
 from market.live import current_overlay_token
-from market.models import Company, Order, OrderStatus, Participant, TradingDay, Transaction
+from market.models import Company, Order, OrderStatus, Participant, Transaction
 from market.money import money
 from market.templatetags.money import amount, count
 from newsroom.services import news_create
@@ -48,7 +48,8 @@ from organisers.control_room.forms import (
 from organisers.models import Cue, CueStatus, RunSheet
 from organisers.runsheet import live as run_sheet_live
 from organisers.runsheet import services as cues
-from organisers.runsheet.times import duration_text, event_time_text
+from organisers.runsheet.news import news_cue, news_write
+from organisers.runsheet.times import duration_text
 from overlay import presence
 
 LATEST_TRADES = 25
@@ -255,16 +256,6 @@ def prices(request: HttpRequest) -> HttpResponse:
     return _back("prices")
 
 
-def _news_day() -> int:
-    """The day a news item scheduled from the form belongs to: the open day, else the next day to
-    open, else day 1."""
-    market = selectors.market_state()
-    if market["status"] == "open":
-        return market["day"]
-    prepared = TradingDay.objects.filter(opened_at__isnull=True, number__gt=market["day"]).order_by("number")
-    return prepared.values_list("number", flat=True).first() or market["day"] + 1
-
-
 @require_POST
 def news(request: HttpRequest) -> HttpResponse:
     form = NewsForm(request.POST)
@@ -277,16 +268,16 @@ def news(request: HttpRequest) -> HttpResponse:
         item = news_create(by=request.user, title=title, content=content, published_at=timezone.now())
         messages.success(request, f"Published “{item.title}”: it is on every screen now.")
         return _back("news")
-    # Later: a news cue of the run sheet, so it shows on the timeline and can be fired early,
-    # skipped or held like the rest of the script.
-    raw = {"day": _news_day(), "at": event_time_text(at)[:19], "action": "news", "title": title, "content": content}
+    # Later: a draft and its news cue on the run sheet (as from the API or the admin), so it shows
+    # on the timeline and can be fired early, skipped or held like the rest of the script.
     try:
-        cue = cues.cue_create(by=request.user, raw=raw)
+        item = news_write(news=None, by=request.user, title=title, content=content, published_at=at)
     except DomainError as refusal:
         _keep(request, "news")
         problems = " ".join(line for lines in (refusal.errors or {}).values() for line in lines)
         messages.error(request, f"The news was not scheduled: {problems or refusal.detail}")
         return _back("news")
+    cue = news_cue(item)
     when = date_format(timezone.localtime(cue.due_at), "j M Y H:i")
     messages.success(
         request,

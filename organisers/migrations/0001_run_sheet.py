@@ -52,6 +52,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.PositiveSmallIntegerField(default=1, editable=False, primary_key=True, serialize=False)),
                 ('held_since', models.DateTimeField(blank=True, null=True)),
+                ('held_day', models.PositiveIntegerField(blank=True, help_text='The day being run when the hold began: its cues move on resume.', null=True)),
                 ('shifted_by', models.DurationField(default=datetime.timedelta, help_text='Time held in all, by every resume so far.')),
                 ('held_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],

@@ -21,7 +21,11 @@ def forwards(apps, schema_editor):
 
     def day_for(moment) -> int:
         """The day a moment belongs to: the last that opened, or was to open, by then."""
-        started = [day.number for day in days if (day.opened_at or day.scheduled_open_at or moment) <= moment]
+        started = [
+            day.number
+            for day in days
+            if (day.opened_at or day.scheduled_open_at) and (day.opened_at or day.scheduled_open_at) <= moment
+        ]
         if started:
             return started[-1]
         unopened = [day.number for day in days if day.opened_at is None]
@@ -33,8 +37,10 @@ def forwards(apps, schema_editor):
             ("open", day.scheduled_open_at, day.opened_at),
             ("close", day.scheduled_close_at, day.closed_at),
         ):
-            if scheduled is None or (done is None and scheduled <= now):
-                continue  # not scheduled, or its time passed and it never happened: nothing to keep
+            if scheduled is None:
+                continue
+            # A bell whose time passed while no scheduler ran (a deploy over it) stays planned: the
+            # scheduler rings it late, or marks it failed with why (its whole session passed).
             cues.append(
                 Cue(
                     day=day.number,
@@ -81,7 +87,9 @@ def forwards(apps, schema_editor):
 
 
 def backwards(apps, schema_editor):
-    """Planned price and news cues go back to the schedules they came from (the days keep theirs)."""
+    """Planned price and news cues with a time go back to the schedules they came from (the days
+    keep theirs). What had no place before the run sheet is dropped: a price given as a change in
+    %, a cue waiting for its bell (an offset), notes and scenes."""
     Cue = apps.get_model("organisers", "Cue")
     ScheduledPrice = apps.get_model("market", "ScheduledPrice")
     Company = apps.get_model("market", "Company")
@@ -94,7 +102,10 @@ def backwards(apps, schema_editor):
             News.objects.create(title=cue.data["title"], content=cue.data["content"], published_at=cue.due_at)
         elif "price" in cue.data and cue.data.get("ticker") in companies:
             ScheduledPrice.objects.create(
-                company=companies[cue.data["ticker"]], price=cue.data["price"], at=cue.due_at, created_by_id=cue.created_by_id
+                company=companies[cue.data["ticker"]],
+                price=cue.data["price"],
+                at=cue.due_at,
+                created_by_id=cue.created_by_id,
             )
     Cue.objects.all().delete()
 

@@ -51,6 +51,7 @@ def news_write(*, news: News | None, by: User | None, **fields) -> News:
     """Create (`news` None) or change a news item. A `published_at` still to come makes (or moves)
     its cue and keeps the item a draft; a time now or past, or none, publishes it or makes it a
     draft as the newsroom does, and drops a cue it had."""
+    services.run_sheet_lock()  # before the news item, as a firing takes them
     moment = fields.get("published_at")
     later = moment is not None and moment > timezone.now()
     if later:
@@ -82,6 +83,7 @@ def scheduled_at(news: News) -> datetime | None:
 @transaction.atomic
 def news_remove(*, news: News, by: User | None) -> None:
     """Delete a news item, and its cue if it was still to come (it would publish it anew)."""
+    services.run_sheet_lock()
     cue = news_cue(news)
     if cue is not None:
         services.cue_delete(cue=cue, by=by)

@@ -5,7 +5,7 @@ no close before its day's open)."""
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
@@ -50,6 +50,7 @@ class Proposed:
     action: str
     data: dict
     row: int | None = None  # the spreadsheet row it came from
+    shifted_by: timedelta = timedelta(0)  # a hold's shift it keeps (a cue edited, its time not)
     due_at: datetime | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
 
@@ -205,6 +206,8 @@ def propose(raw: dict, companies: dict[str, Company], *, row: int | None = None)
             errors.setdefault("at", []).append(
                 "An open cue is the start bell itself: give it a date-time or a clock time."
             )
+        if action == CueAction.CLOSE and at is not None and at.form == OFFSET and not at.offset:
+            errors.setdefault("at", []).append("A day closes at least a second after its start bell.")
     return Proposed(day=day or 0, at=at, action=action, data=data, row=row, errors=errors)
 
 
@@ -229,7 +232,8 @@ def place(proposed: list[Proposed], *, keep: list[Cue], now: datetime | None = N
         day_opens_at = opens.get(cue.day) or (day.scheduled_open_at if day else None)
         if cue.action == CueAction.OPEN:
             day_opens_at = None  # its own time: a clock time is today's
-        cue.due_at = cue.at.resolve(day_opens_at=day_opens_at, bell_at=day.opened_at if day else None, now=now)
+        due_at = cue.at.resolve(day_opens_at=day_opens_at, bell_at=day.opened_at if day else None, now=now)
+        cue.due_at = due_at + cue.shifted_by if due_at else None
         problem = _day_problem(cue, day, last_opened)
         if problem:
             cue.errors.setdefault("day", []).append(problem)
@@ -237,13 +241,22 @@ def place(proposed: list[Proposed], *, keep: list[Cue], now: datetime | None = N
             after = f" ({cue.at.text} after day {cue.day}'s start bell)" if cue.at.form == OFFSET else ""
             cue.errors.setdefault("at", []).append(f"{event_time_text(cue.due_at)}{after} has already passed.")
     _bells_twice(readable, keep)
-    for cue in readable:
-        if cue.action != CueAction.CLOSE or cue.due_at is None:
+    _close_after_open(readable, keep)
+
+
+def _close_after_open(proposed: list[Proposed], keep: list[Cue]) -> None:
+    """A day closes after it opens: a close before its day's open, or an open moved after the close
+    it keeps (an open and a close written together: the close is the one said to be wrong)."""
+    kept = {(cue.day, cue.action): cue.due_at for cue in keep if cue.due_at}
+    opens = {**kept, **{(cue.day, cue.action): cue.due_at for cue in proposed if cue.due_at and not cue.errors}}
+    for cue in proposed:
+        if cue.due_at is None or cue.action not in (CueAction.OPEN, CueAction.CLOSE):
             continue
-        opens_at = opens.get(cue.day)
-        if opens_at is not None and cue.due_at <= opens_at:
+        opens_at = cue.due_at if cue.action == CueAction.OPEN else opens.get((cue.day, CueAction.OPEN))
+        closes_at = cue.due_at if cue.action == CueAction.CLOSE else kept.get((cue.day, CueAction.CLOSE))
+        if opens_at is not None and closes_at is not None and closes_at <= opens_at:
             cue.errors.setdefault("at", []).append(
-                f"Day {cue.day} would close ({event_time_text(cue.due_at)}) "
+                f"Day {cue.day} would close ({event_time_text(closes_at)}) "
                 f"before it opens ({event_time_text(opens_at)})."
             )
 

@@ -9,6 +9,7 @@ fire one cue at a time, in order, each exactly once (the cue is marked in the sa
 The lock order: the run sheet's row → a cue → then the market's own (market/services/locks.py).
 """
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -29,6 +30,8 @@ from organisers.models import Cue, CueAction, CueStatus, RunSheet
 from organisers.runsheet import live
 from organisers.runsheet.rules import Proposed, companies_by_ticker, place, planned_cues, propose
 from organisers.runsheet.times import parse_at
+
+logger = logging.getLogger(__name__)
 
 
 class CueFired(DomainError):
@@ -61,8 +64,9 @@ def _raw_of(cue: Cue) -> dict:
     return {"day": cue.day, "at": cue.at, "action": cue.action, **cue.data}
 
 
-def _checked(raw: dict, *, keep: list[Cue]) -> Proposed:
+def _checked(raw: dict, *, keep: list[Cue], shifted_by: timedelta | None = None) -> Proposed:
     proposed = propose(raw, companies_by_ticker())
+    proposed.shifted_by = shifted_by or timedelta(0)
     if not proposed.errors:
         place([proposed], keep=keep)
     if proposed.errors:
@@ -77,7 +81,7 @@ def _next_position() -> int:
 @transaction.atomic
 def cue_create(*, by: User | None, raw: dict) -> Cue:
     """A new planned cue from `raw` (`day`, `at`, `action` and the action's fields)."""
-    RunSheet.objects.select_for_update().get(pk=RunSheet.load().pk)
+    run_sheet_lock()
     proposed = _checked(raw, keep=planned_cues())
     cue = Cue.objects.create(
         day=proposed.day,
@@ -95,17 +99,21 @@ def cue_create(*, by: User | None, raw: dict) -> Cue:
 @transaction.atomic
 def cue_update(*, cue: Cue, by: User | None, changes: dict) -> Cue:
     """Change a planned cue: the fields given replace its own; a new action drops the old data."""
-    RunSheet.objects.select_for_update().get(pk=RunSheet.load().pk)
+    run_sheet_lock()
     cue = Cue.objects.select_for_update().get(pk=cue.pk)
     _refuse_done(cue)
     old = _raw_of(cue)
     new_action = changes.get("action") not in (None, cue.action)
     raw = {"day": cue.day, "at": cue.at, "action": cue.action} if new_action else dict(old)
     raw.update(changes)
-    proposed = _checked(raw, keep=planned_cues(except_ids={cue.pk}))
+    # A time typed anew is meant as written; a cue edited otherwise keeps what a hold moved it by.
+    keeps_shift = str(raw.get("day")) == str(cue.day) and str(raw.get("at", "")).strip() == cue.at
+    proposed = _checked(raw, keep=planned_cues(except_ids={cue.pk}), shifted_by=cue.shifted_by if keeps_shift else None)
     days = {cue.day, proposed.day}
     cue.day, cue.at, cue.action, cue.data = proposed.day, proposed.at.text, proposed.action, proposed.data
-    cue.due_at = proposed.due_at + cue.shifted_by if proposed.due_at else None
+    cue.due_at, cue.shifted_by = proposed.due_at, proposed.shifted_by
+    if cue.news_id and cue.action != CueAction.NEWS:
+        cue.news = None  # no longer the news item's cue: the item stays a draft
     cue.save()
     _after_change(days, by=by, action="cue_update", cue=cue, old=old)
     return cue
@@ -113,7 +121,7 @@ def cue_update(*, cue: Cue, by: User | None, changes: dict) -> Cue:
 
 @transaction.atomic
 def cue_delete(*, cue: Cue, by: User | None) -> None:
-    RunSheet.objects.select_for_update().get(pk=RunSheet.load().pk)
+    run_sheet_lock()
     cue = Cue.objects.select_for_update().get(pk=cue.pk)
     _refuse_done(cue)
     old, pk = _raw_of(cue), cue.pk
@@ -126,9 +134,12 @@ def cue_delete(*, cue: Cue, by: User | None) -> None:
 def cues_replace(*, by: User | None, proposed: list[Proposed]) -> list[Cue]:
     """An imported run sheet: the planned cues of the days it names give way to its rows (the
     cues already fired, skipped or failed stay, as the record). The rows were checked (rules)."""
-    RunSheet.objects.select_for_update().get(pk=RunSheet.load().pk)
+    run_sheet_lock()
     days = {cue.day for cue in proposed}
-    replaced = Cue.objects.filter(status=CueStatus.PLANNED, day__in=days).delete()[0]
+    giving_way = Cue.objects.filter(status=CueStatus.PLANNED, day__in=days)
+    # A news item waiting for a cue that gives way keeps waiting for the row with its title.
+    items = {cue.data.get("title"): cue.news_id for cue in giving_way.filter(news__isnull=False)}
+    replaced = giving_way.delete()[0]
     position = _next_position()
     cues = Cue.objects.bulk_create(
         [
@@ -139,6 +150,7 @@ def cues_replace(*, by: User | None, proposed: list[Proposed]) -> list[Cue]:
                 action=cue.action,
                 data=cue.data,
                 position=position + index,
+                news_id=items.pop(cue.data.get("title"), None) if cue.action == CueAction.NEWS else None,
                 created_by=by,
             )
             for index, cue in enumerate(proposed)
@@ -206,10 +218,13 @@ def _days_sync(days: set[int]) -> None:
         open_at = planned.get(CueAction.OPEN, day.scheduled_open_at if day.opened_at else None)
         close_at = planned.get(CueAction.CLOSE, day.scheduled_close_at if day.closed_at else None)
         if open_at and close_at and close_at <= open_at:
-            open_at = day.opened_at  # the bell rang early, by hand: the close follows it
-        if (day.pk, day.scheduled_open_at, day.scheduled_close_at) != (day.pk, open_at, close_at) or day.pk is None:
+            open_at = None  # the bell rang early, by hand, and the close follows it: no open to show
+        if day.pk is None:
             day.scheduled_open_at, day.scheduled_close_at = open_at, close_at
             day.save()
+        elif (day.scheduled_open_at, day.scheduled_close_at) != (open_at, close_at):
+            # These two columns only: a bell rung meanwhile keeps its own.
+            TradingDay.objects.filter(pk=day.pk).update(scheduled_open_at=open_at, scheduled_close_at=close_at)
 
 
 def cues_place_offsets(*, now: datetime | None = None) -> int:
@@ -274,7 +289,9 @@ def _news(cue: Cue, *, by: User | None, now: datetime) -> dict:
             raise _cannot("Its news item was deleted.")
         if news.published_at is not None and news.published_at <= timezone.now():
             raise _Outcome(CueStatus.SKIPPED, "Its news item had already been published.")
-        news = news_update(news=news, by=by, published_at=timezone.now())  # readable from this moment
+        news = news_update(  # the cue's words are the item's; readable from this moment
+            news=news, by=by, title=cue.data["title"], content=cue.data["content"], published_at=timezone.now()
+        )
     else:
         news = news_create(by=by, title=cue.data["title"], content=cue.data["content"], published_at=timezone.now())
         cue.news = news
@@ -329,6 +346,10 @@ def _fire(cue: Cue, *, by: User | None, now: datetime | None = None) -> Cue:
         cue.status, cue.reason, cue.result = outcome.status, outcome.reason, {}
     except DomainError as exc:
         cue.status, cue.reason, cue.result = CueStatus.FAILED, exc.detail, {}
+    except Exception as exc:
+        logger.exception("cue %s (%s) failed", cue.pk, cue.action)
+        cue.status, cue.result = CueStatus.FAILED, {}
+        cue.reason = f"It could not be carried out ({type(exc).__name__}; the server's log has the details)."
     cue.fired_at = now
     cue.late_by = max(now - cue.due_at, timedelta(0)) if cue.due_at and by is None else None
     cue.save(update_fields=["status", "reason", "result", "fired_at", "late_by", "news", "updated_at"])
@@ -349,7 +370,9 @@ def _fire(cue: Cue, *, by: User | None, now: datetime | None = None) -> Cue:
     return cue
 
 
-def _lock_sheet() -> RunSheet:
+def run_sheet_lock() -> RunSheet:
+    """Take the run sheet's row (first of every lock a cue's change or firing takes): callers that
+    change a cue's news item take it before the item, as a firing does."""
     RunSheet.load()
     return RunSheet.objects.select_for_update().get(pk=1)
 
@@ -357,7 +380,7 @@ def _lock_sheet() -> RunSheet:
 @transaction.atomic
 def cue_fire(*, cue: Cue, by: User | None) -> Cue:
     """Fire now, by hand: even while the run sheet is held."""
-    _lock_sheet()
+    run_sheet_lock()
     cue = Cue.objects.select_for_update().get(pk=cue.pk)
     _refuse_done(cue)
     return _fire(cue, by=by)
@@ -365,7 +388,7 @@ def cue_fire(*, cue: Cue, by: User | None) -> Cue:
 
 @transaction.atomic
 def cue_skip(*, cue: Cue, by: User | None, reason: str = "") -> Cue:
-    _lock_sheet()
+    run_sheet_lock()
     cue = Cue.objects.select_for_update().get(pk=cue.pk)
     _refuse_done(cue)
     cue.status = CueStatus.SKIPPED
@@ -381,7 +404,7 @@ def cue_skip(*, cue: Cue, by: User | None, reason: str = "") -> Cue:
 
 def _fire_next_due(now: datetime) -> Cue | None:
     with transaction.atomic():
-        sheet = _lock_sheet()
+        sheet = run_sheet_lock()
         if sheet.held_since is not None:
             return None
         cues_place_offsets(now=now)
@@ -421,10 +444,10 @@ def cues_due_since(now: datetime) -> datetime | None:
 @transaction.atomic
 def run_sheet_hold(*, by: User | None) -> RunSheet:
     """Pause the run sheet: no cue fires by itself until it resumes (fire now still works)."""
-    sheet = _lock_sheet()
+    sheet = run_sheet_lock()
     if sheet.held_since is None:
-        sheet.held_since, sheet.held_by = timezone.now(), by
-        sheet.save(update_fields=["held_since", "held_by"])
+        sheet.held_since, sheet.held_by, sheet.held_day = timezone.now(), by, live.timeline_day()
+        sheet.save(update_fields=["held_since", "held_by", "held_day"])
         market.audit(by=by, action="run_sheet_hold", target="run_sheet")
         live.announce()
     return sheet
@@ -435,12 +458,12 @@ def run_sheet_resume(*, by: User | None) -> RunSheet:
     """Go on: every cue of the day being run still to come moves later by the time held (the show
     runs late, the script follows; the days after it keep their times). A cue already late when
     the hold began fires at once."""
-    sheet = _lock_sheet()
+    sheet = run_sheet_lock()
     if sheet.held_since is None:
         return sheet
     now = timezone.now()
     held = now - sheet.held_since
-    day = live.timeline_day()
+    day = sheet.held_day or live.timeline_day()
     later = list(
         Cue.objects.select_for_update().filter(status=CueStatus.PLANNED, day=day, due_at__gte=sheet.held_since)
     )
@@ -449,9 +472,9 @@ def run_sheet_resume(*, by: User | None) -> RunSheet:
         cue.shifted_by += held
     Cue.objects.bulk_update(later, ["due_at", "shifted_by"])
     _days_sync({cue.day for cue in later if cue.action in (CueAction.OPEN, CueAction.CLOSE)})
-    sheet.held_since, sheet.held_by = None, None
+    sheet.held_since, sheet.held_by, sheet.held_day = None, None, None
     sheet.shifted_by += held
-    sheet.save(update_fields=["held_since", "held_by", "shifted_by"])
+    sheet.save(update_fields=["held_since", "held_by", "held_day", "shifted_by"])
     market.audit(
         by=by,
         action="run_sheet_resume",
@@ -479,7 +502,7 @@ def price_cue_undo(*, by: User | None, expected=None) -> Cue:
     undo again to go one further back). With `expected` (the cue the organiser saw), refused when
     another is now the last: two organisers pressing Undo at once undo one cue, not two. Audited;
     the waiting orders it makes due fill."""
-    _lock_sheet()
+    run_sheet_lock()
     cue = undoable_cue()
     if cue is None:
         raise NothingToUndo("No fired price cue is left to undo.")
@@ -492,7 +515,11 @@ def price_cue_undo(*, by: User | None, expected=None) -> Cue:
     company = Company.objects.filter(ticker=cue.result["ticker"]).first()
     if company is None:
         raise NothingToUndo(f"The company {cue.result['ticker']} was deleted.")
-    market.price_set(company=company, price=Decimal(cue.result["old_price"]), by=by)
+    # Refused (409 price_changed) when the price moved since the cue: putting back its old price
+    # would undo that later change too.
+    market.price_set(
+        company=company, price=Decimal(cue.result["old_price"]), by=by, expected_price=Decimal(cue.result["price"])
+    )
     cue.undone_at = timezone.now()
     cue.save(update_fields=["undone_at", "updated_at"])
     market.audit(

@@ -209,7 +209,8 @@ def read_options(text: str) -> dict | str:
 
 
 def _warnings(proposed: list[Proposed], days: set[int]) -> list[str]:
-    """What the file drops without saying so: a day's planned bell that no row of the file rings."""
+    """What the file drops without saying so: a day's planned bell that no row of the file rings, a
+    scheduled news item no row of the file publishes."""
     given = {(cue.day, cue.action) for cue in proposed}
     warnings = []
     bells = Cue.objects.filter(
@@ -222,6 +223,14 @@ def _warnings(proposed: list[Proposed], days: set[int]) -> list[str]:
             warnings.append(
                 f"Day {cue.day}: the file has no {cue.action} row, so its planned {bell} ({when}) is removed; "
                 f"add a {cue.action} row, or ring it by hand."
+            )
+    titles = {cue.data.get("title") for cue in proposed if cue.action == CueAction.NEWS}
+    waiting = Cue.objects.filter(status=CueStatus.PLANNED, day__in=days, news__isnull=False).order_by("day", "due_at")
+    for cue in waiting:
+        if cue.data.get("title") not in titles:
+            warnings.append(
+                f"Day {cue.day}: the news item “{cue.data.get('title')}” was scheduled for "
+                f"{event_time_text(cue.due_at)} and the file has no news row with its title: it stays a draft."
             )
     return warnings
 

@@ -277,9 +277,11 @@ def test_news_scheduled_for_later_waits_for_its_time(organiser, team):
         organiser, "news", {"title": "Results", "content": "Soon.", "publish_at": later.strftime("%Y-%m-%dT%H:%M")}
     )
 
-    # A news cue of the run sheet: no news item, so nothing a team could see, until it fires.
-    assert not News.objects.exists()
+    # A draft waiting for its news cue on the run sheet: nothing a team could see until it fires.
+    draft = News.objects.get()
+    assert (draft.title, draft.status) == ("Results", "draft")
     cue = Cue.objects.get()
+    assert cue.news == draft
     assert (cue.action, cue.day, cue.data) == ("news", 1, {"title": "Results", "content": "Soon."})
     assert cue.due_at == later.replace(second=0, microsecond=0)
     assert said(page) == [

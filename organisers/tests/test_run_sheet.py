@@ -517,3 +517,164 @@ def test_two_organisers_pressing_undo_at_once_undo_one_cue(admin_api, admin_user
     company.refresh_from_db()
     assert company.current_price == Decimal("12.00")
     assert live.timeline()["undoable"]["id"] == str(cues[0].pk)  # what the screens now offer
+
+
+# What a review found, each kept fixed ----------------------------------------------------------
+
+
+def test_a_close_with_no_time_after_its_bell_is_refused(admin_api):
+    body = {"day": 1, "at": "+00:00:00", "action": "close"}
+    response = admin_api.post("/api/admin/cues", body, format="json")
+    assert response.status_code == 400 and "at least a second" in response.json()["errors"]["at"][0]
+
+
+def test_a_bell_rung_early_by_hand_never_breaks_the_days_times(admin_user, company):
+    services.cue_create(by=admin_user, raw={"day": 1, "at": later(hours=1), "action": "open"})
+    services.cue_create(by=admin_user, raw={"day": 1, "at": "+00:00:01", "action": "close"})
+    market_open(by=None)  # an hour early: the close is now before the open the script planned
+
+    run_due(timezone.now() + timedelta(seconds=2))  # no IntegrityError: the cues go on
+
+    day = TradingDay.objects.get(number=1)
+    assert day.closed_at is not None
+    assert Cue.objects.get(action="close").status == "fired"
+
+
+def test_an_open_moved_after_its_close_is_refused(admin_api, admin_user):
+    opening = services.cue_create(by=admin_user, raw={"day": 1, "at": later(hours=1), "action": "open"})
+    services.cue_create(by=admin_user, raw={"day": 1, "at": later(hours=2), "action": "close"})
+
+    response = admin_api.patch(f"/api/admin/cues/{opening.pk}", {"at": later(hours=3)}, format="json")
+
+    assert response.status_code == 400 and "would close" in response.json()["errors"]["at"][0]
+
+
+def test_a_cue_moved_by_a_hold_keeps_its_shift_when_edited_and_loses_it_when_retimed(admin_api, admin_user):
+    cue = services.cue_create(by=admin_user, raw={"day": 1, "at": later(minutes=5), "action": "note", "text": "x"})
+    services.run_sheet_hold(by=admin_user)
+    RunSheet.objects.filter(pk=1).update(held_since=timezone.now() - timedelta(minutes=30))
+    services.run_sheet_resume(by=admin_user)
+    cue.refresh_from_db()
+    shifted = cue.due_at
+
+    edited = admin_api.patch(f"/api/admin/cues/{cue.pk}", {"data": {"text": "typo fixed"}}, format="json")
+    assert edited.status_code == 200, edited.content  # its written time passed, its shifted one not
+    cue.refresh_from_db()
+    assert (cue.due_at, cue.shifted_by > timedelta(minutes=29)) == (shifted, True)
+
+    at = later(hours=2)
+    admin_api.patch(f"/api/admin/cues/{cue.pk}", {"at": at}, format="json")
+    cue.refresh_from_db()
+    assert (event_time_text(cue.due_at), cue.shifted_by) == (at, timedelta(0))  # as typed
+
+
+def test_resume_moves_the_day_that_was_held_even_between_days(admin_user):
+    market_open(by=None)
+    market_close(by=None)
+    opening = services.cue_create(by=admin_user, raw={"day": 2, "at": later(minutes=30), "action": "open"})
+    planned = opening.due_at
+    services.run_sheet_hold(by=admin_user)  # before day 2's bell: day 2 is the day being run
+    RunSheet.objects.filter(pk=1).update(held_since=timezone.now() - timedelta(minutes=10))
+
+    services.run_sheet_resume(by=admin_user)
+
+    opening.refresh_from_db()
+    assert opening.due_at - planned == pytest.approx(timedelta(minutes=10), abs=timedelta(seconds=2))
+    assert TradingDay.objects.get(number=2).scheduled_open_at == opening.due_at
+
+
+def test_a_cue_that_breaks_unexpectedly_fails_alone(monkeypatch, company):
+    def broken(cue, *, by, now):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setitem(services.ACTIONS, "note", broken)
+    note = due_cue("note", timezone.now() - timedelta(seconds=2), text="x")
+    price = due_cue("price", timezone.now() - timedelta(seconds=1), ticker="ACME", price="12.00")
+
+    run_due()
+
+    note.refresh_from_db()
+    price.refresh_from_db()
+    assert note.status == "failed" and "RuntimeError" in note.reason
+    assert price.status == "fired"
+
+
+def test_a_news_cue_edited_publishes_its_item_with_the_new_words(admin_api, django_capture_on_commit_callbacks):
+    at = (timezone.now() + timedelta(hours=1)).isoformat()
+    item = admin_api.post(
+        "/api/admin/news", {"title": "Merger", "content": "Rumour.", "published_at": at}, format="json"
+    )
+    cue = Cue.objects.get()
+    admin_api.patch(f"/api/admin/cues/{cue.pk}", {"data": {"title": "Merger confirmed"}}, format="json")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_api.post(f"/api/admin/cues/{cue.pk}/fire")
+
+    news = News.objects.get()
+    assert (str(news.pk), news.title, news.status) == (item.json()["id"], "Merger confirmed", "published")
+
+
+def test_an_imported_sheet_keeps_a_scheduled_news_item_waiting_for_its_row(
+    admin_api, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    at = timezone.now() + timedelta(hours=1)
+    item = admin_api.post(
+        "/api/admin/news", {"title": "Merger", "content": "x", "published_at": at.isoformat()}, format="json"
+    )
+    sheet = f"day,at,action,title,content\n1,{event_time_text(at)},news,Merger,Now official.\n".encode()
+    upload = SimpleUploadedFile("script.csv", sheet, content_type="text/csv")
+    assert admin_api.post("/api/admin/cues/import", {"file": upload}, format="multipart").status_code == 200
+
+    cue = Cue.objects.get()
+    assert str(cue.news_id) == item.json()["id"]  # the same item, not a second one
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cue_fire(cue=cue, by=None)
+    news = News.objects.get()
+    assert (news.title, news.content, news.status) == ("Merger", "Now official.", "published")
+
+
+def test_the_news_admin_refuses_a_later_time_it_cannot_schedule_without_an_error_page(client, admin_user):
+    client.force_login(admin_user)
+    at = timezone.localtime() + timedelta(hours=1)
+    form = {
+        "title": "Long",
+        "content": "x" * 20_001,
+        "published_at_0": at.strftime("%Y-%m-%d"),
+        "published_at_1": at.strftime("%H:%M:%S"),
+    }
+    response = client.post("/admin/newsroom/news/add/", form, follow=True)
+    assert response.status_code == 200
+    assert "Not saved: The content is at most 20,000 characters." in response.content.decode()
+    assert not News.objects.exists() and not Cue.objects.exists()
+
+
+def test_undo_is_refused_when_the_price_moved_since_the_cue(admin_api, admin_user, company):
+    from market.services import price_set
+
+    cue = services.cue_create(
+        by=admin_user, raw={"day": 1, "at": later(hours=1), "action": "price", "ticker": "ACME", "price": "12.00"}
+    )
+    services.cue_fire(cue=cue, by=admin_user)
+    price_set(company=company, price=Decimal("13.00"), by=admin_user)  # an organiser's own change since
+
+    response = admin_api.post("/api/admin/run-sheet/undo")
+
+    assert (response.status_code, response.json()["code"]) == (409, "price_changed")
+    company.refresh_from_db()
+    assert company.current_price == Decimal("13.00")
+
+
+def test_an_import_without_a_scheduled_items_row_warns_it_stays_a_draft(admin_api):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    at = timezone.now() + timedelta(hours=1)
+    admin_api.post("/api/admin/news", {"title": "Merger", "content": "x", "published_at": at.isoformat()}, format="json")
+    sheet = f"day,at,action,text\n1,{event_time_text(at)},note,Mic check\n".encode()
+
+    report = admin_api.post(
+        "/api/admin/cues/import", {"file": SimpleUploadedFile("s.csv", sheet), "dry_run": "true"}, format="multipart"
+    ).json()
+
+    assert any("“Merger”" in warning and "stays a draft" in warning for warning in report["warnings"])

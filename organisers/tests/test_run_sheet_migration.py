@@ -34,6 +34,7 @@ def test_scheduled_prices_day_times_and_news_for_later_become_cues():
     TradingDay.objects.create(
         number=2, scheduled_open_at=now + timedelta(hours=1), scheduled_close_at=now + timedelta(hours=7)
     )
+    TradingDay.objects.create(number=3)  # prepared, no times yet: nothing of tomorrow's is its
     ScheduledPrice.objects.create(company=acme, price=Decimal("12.00"), at=now + timedelta(hours=2))
     ScheduledPrice.objects.create(
         company=acme, price=Decimal("9.00"), at=now - timedelta(hours=22), applied_at=now - timedelta(hours=22)
@@ -67,3 +68,21 @@ def test_scheduled_prices_day_times_and_news_for_later_become_cues():
         assert cues[(1, "price", "fired")].fired_at == now - timedelta(hours=22)
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())  # back to the latest for the next test
+
+
+def test_a_bell_due_while_no_scheduler_ran_stays_planned_to_ring_late():
+    old = migrate(BEFORE)
+    now = timezone.now().replace(microsecond=0)
+    TradingDay = old.get_model("market", "TradingDay")
+    TradingDay.objects.create(
+        number=1, scheduled_open_at=now - timedelta(minutes=5), scheduled_close_at=now + timedelta(hours=6)
+    )
+    try:
+        new = migrate([("organisers", "0002_cues_from_schedules"), ("market", "0008_scheduled_prices_are_cues")])
+        Cue = new.get_model("organisers", "Cue")
+        assert sorted(Cue.objects.values_list("action", "status", "due_at")) == [
+            ("close", "planned", now + timedelta(hours=6)),
+            ("open", "planned", now - timedelta(minutes=5)),
+        ]
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
