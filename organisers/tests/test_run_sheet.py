@@ -670,7 +670,8 @@ def test_an_import_without_a_scheduled_items_row_warns_it_stays_a_draft(admin_ap
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     at = timezone.now() + timedelta(hours=1)
-    admin_api.post("/api/admin/news", {"title": "Merger", "content": "x", "published_at": at.isoformat()}, format="json")
+    body = {"title": "Merger", "content": "x", "published_at": at.isoformat()}
+    admin_api.post("/api/admin/news", body, format="json")
     sheet = f"day,at,action,text\n1,{event_time_text(at)},note,Mic check\n".encode()
 
     report = admin_api.post(
