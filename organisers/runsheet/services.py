@@ -219,6 +219,8 @@ def _days_sync(days: set[int]) -> None:
         close_at = planned.get(CueAction.CLOSE, day.scheduled_close_at if day.closed_at else None)
         if open_at and close_at and close_at <= open_at:
             open_at = None  # the bell rang early, by hand, and the close follows it: no open to show
+        if day.opened_at and not day.closed_at and close_at and close_at <= day.opened_at:
+            close_at = None  # opened by hand after its close time: it closes by hand (its cue is skipped)
         if day.pk is None:
             day.scheduled_open_at, day.scheduled_close_at = open_at, close_at
             day.save()

@@ -679,3 +679,15 @@ def test_an_import_without_a_scheduled_items_row_warns_it_stays_a_draft(admin_ap
     ).json()
 
     assert any("“Merger”" in warning and "stays a draft" in warning for warning in report["warnings"])
+
+
+def test_a_day_opened_by_hand_after_its_close_time_shows_no_close_and_stays_open(admin_user, api):
+    stale = due_cue("close", timezone.now() - timedelta(minutes=1))
+    market_open(by=None)
+    services.cue_create(by=admin_user, raw={"day": 1, "at": later(hours=1), "action": "note", "text": "x"})
+
+    assert api.get("/api/market").json()["closes_at"] is None
+    run_due()
+    stale.refresh_from_db()
+    assert stale.status == "skipped" and "opened (by hand) after this close time" in stale.reason
+    assert api.get("/api/market").json()["status"] == "open"
