@@ -4,11 +4,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, QuerySet, Window
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from common import sql
-from market.models import Company, Holding, Participant, PricePoint, TradingDay
+from market.models import Company, DailyValue, Holding, Participant, PricePoint, TradingDay
 from market.money import money, percent
 
 # SPEC §3: value, then the earlier last trade (teams that never traded after), then team name.
@@ -203,3 +203,30 @@ def value_chart(participant: Participant) -> list[dict]:
     points += [{"label": f"Day {day}", "value": str(value)} for day, value in closes]
     points.append({"label": "Now", "value": str(participant.portfolio_value)})
     return points
+
+
+def daily_ranks(participant: Participant) -> list[dict]:
+    """The team's place at each day's close: its value then, the day's return (against the close
+    before, or its starting cash), and its rank among every team that day (value, then name), in
+    one counting query a day."""
+    rows = []
+    before = participant.starting_cash
+    for day, value in participant.daily_values.order_by("day").values_list("day", "value"):
+        counts = DailyValue.objects.filter(day=day).aggregate(
+            teams=Count("pk"),
+            ahead=Count(
+                "pk",
+                filter=Q(value__gt=value) | Q(value=value, participant__display_name__lt=participant.display_name),
+            ),
+        )
+        rows.append(
+            {
+                "day": day,
+                "value": value,
+                "day_return_pct": percent(value - before, before) if before else Decimal("0.00"),
+                "rank": counts["ahead"] + 1,
+                "teams": counts["teams"],
+            }
+        )
+        before = value
+    return rows

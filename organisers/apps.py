@@ -12,8 +12,10 @@ class OrganisersConfig(AppConfig):
         # Wired once the apps are loaded: /metrics reports the scheduler's lag as its own query
         # counts it (common imports no domain app).
         from common import metrics
+        from organisers.director import live as director
         from organisers.runsheet import live
         from organisers.scheduler import due_since
 
         metrics.report_scheduler_lag(due_since)
         live.register()  # the control room's timeline in a snapshot (topic `cues`)
+        director.register()  # the scene on the stream in a snapshot (topic `scene`)

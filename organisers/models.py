@@ -109,3 +109,28 @@ class RunSheet(models.Model):
     def load(cls) -> "RunSheet":
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+class Broadcast(models.Model):
+    """What the stream shows (SPEC §8 Director): the scene taken on the full-scene overlay, its
+    options, and who took it when. One row."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    scene = models.CharField(max_length=20, default="market")
+    options = models.JSONField(encoder=DjangoJSONEncoder, blank=True, default=dict)
+    taken_at = models.DateTimeField(null=True, blank=True)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        db_table = "broadcast"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="broadcast_single_row")]
+
+    def __str__(self) -> str:
+        return f"scene {self.scene}"
+
+    @classmethod
+    def load(cls) -> "Broadcast":
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj

@@ -1,7 +1,8 @@
 """The results workbook: what organisers keep after the event. One .xlsx with the final
-leaderboard, each team's value by day, every transaction, each company's closing price by day
-and every limit and stop order (SPEC §4b); written by `manage.py export_results`, the admin and
-GET /api/admin/results.
+leaderboard, each team's value by day, every transaction, each company's closing price by day,
+every limit and stop order (SPEC §4b), the schools' standings and each day's winners (the same
+computation as the stream's podium and schools scenes: organisers.standings); written by
+`manage.py export_results`, the admin and GET /api/admin/results.
 
 Each sheet is a few queries whatever the size, rows streamed from `.iterator()` into a
 write-only workbook, so 100,000 transactions do not become 100,000 model objects.
@@ -28,6 +29,7 @@ from organisers.resources import (
     TransactionResource,
 )
 from organisers.spreadsheets import XLSX_CONTENT_TYPE, workbook_bytes
+from organisers.standings import day_winners, school_standings
 
 CHUNK = 2000
 
@@ -45,6 +47,8 @@ def results_workbook() -> bytes:
             "Transactions": transactions_sheet(),
             "Prices by day": prices_by_day_sheet(days),
             "Orders": orders_sheet(),
+            "Schools": schools_sheet(),
+            "Day winners": day_winners_sheet(),
         }
     )
 
@@ -139,3 +143,43 @@ def prices_by_day_sheet(days: list[tuple[int, datetime | None]]) -> Sheet:
             yield [ticker, name, *closes.get(pk, [None] * len(days)), current]
 
     return headers, rows()
+
+
+SCHOOL_COLUMNS = [
+    "rank",
+    "school",
+    "teams",
+    "combined_value",
+    "combined_return_pct",
+    "average_return_pct",
+    "best_team",
+    "best_team_value",
+    "best_team_return_pct",
+]
+DAY_WINNER_COLUMNS = ["day", "place", "display_name", "school", "value_at_close", "day_return_pct"]
+
+
+def schools_sheet() -> Sheet:
+    """Each school: its teams' combined value and return, their average return, its best team."""
+
+    def rows() -> Iterator[list[Any]]:
+        for row in school_standings():
+            best = row["best_team"]
+            yield [
+                row["rank"],
+                row["school"],
+                row["teams"],
+                row["combined_value"],
+                row["combined_return_pct"],
+                row["average_return_pct"],
+                best["display_name"],
+                best["total_value"],
+                best["return_pct"],
+            ]
+
+    return list(SCHOOL_COLUMNS), rows()
+
+
+def day_winners_sheet() -> Sheet:
+    """Each closed day's best returns of the day, first three places."""
+    return list(DAY_WINNER_COLUMNS), ([row[column] for column in DAY_WINNER_COLUMNS] for row in day_winners())

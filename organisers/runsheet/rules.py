@@ -11,11 +11,10 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 
 from market.models import MAX_PRICE, Company, TradingDay
+from organisers.director.scenes import SCENES
 from organisers.models import Cue, CueAction, CueStatus
 from organisers.runsheet.times import OFFSET, At, BadTime, event_time_text, parse_at
 
-# The director's scenes (SPEC §8): a scene cue names one of them.
-SCENES = ("market", "leaderboard", "news", "countdown", "movers", "schools", "podium")
 # Every field a cue's `data` may hold, in the order a spreadsheet lists them.
 DATA_FIELDS = ("title", "content", "ticker", "price", "change_pct", "scene", "options", "text")
 FIELDS_OF = {

@@ -26,6 +26,7 @@ from market.models import Company, TradingDay
 from market.money import money
 from newsroom.models import News
 from newsroom.services import news_create, news_update
+from organisers.director.services import scene_take
 from organisers.models import Cue, CueAction, CueStatus, RunSheet
 from organisers.runsheet import live
 from organisers.runsheet.rules import Proposed, companies_by_ticker, place, planned_cues, propose
@@ -316,9 +317,8 @@ def _price(cue: Cue, *, by: User | None, now: datetime) -> dict:
 
 
 def _scene(cue: Cue, *, by: User | None, now: datetime) -> dict:
-    raise _Outcome(
-        CueStatus.SKIPPED, "The full-scene overlay has no director yet: the scene was kept in the script, not taken."
-    )
+    taken = scene_take(by=by, scene=cue.data["scene"], options=cue.data.get("options") or {})
+    return {"scene": taken.scene, "options": taken.options}
 
 
 def _note(cue: Cue, *, by: User | None, now: datetime) -> dict:

@@ -359,11 +359,27 @@ def test_a_note_pops_up_on_organisers_screens_only(admin_user, django_capture_on
     assert [row["status"] for row in event["data"]["cues"]] == ["fired"]
 
 
-def test_a_scene_cue_is_kept_in_the_script_but_not_taken_without_the_director():
+def test_a_scene_cue_takes_its_scene_on_time(django_capture_on_commit_callbacks, monkeypatch, make_team):
+    sent = []
+    monkeypatch.setattr("overlay.events.send_now", lambda event, **kwargs: sent.append(event))
+    for name in ("Bulls", "Bears", "Owls"):
+        make_team(name)
     cue = due_cue("scene", timezone.now() - timedelta(seconds=1), scene="podium", options={"revealed": 1})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_due()
+
+    cue.refresh_from_db()
+    assert (cue.status, cue.result) == ("fired", {"scene": "podium", "options": {"revealed": 1}})
+    scene = next(event["data"] for event in sent if event["type"] == "scene")
+    assert (scene["scene"], scene["data"]["revealed"], len(scene["data"]["places"])) == ("podium", 1, 1)
+
+
+def test_a_scene_cue_the_director_refuses_fails_with_why():
+    cue = due_cue("scene", timezone.now() - timedelta(seconds=1), scene="news", options={})  # no news published
     run_due()
     cue.refresh_from_db()
-    assert cue.status == "skipped" and "no director yet" in cue.reason
+    assert cue.status == "failed" and "No news is published yet" in cue.reason
 
 
 def test_skipping_says_who_and_why(admin_api, admin_user):
