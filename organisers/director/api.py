@@ -12,6 +12,8 @@ from organisers.director.scenes import SCENES
 
 
 class SceneSerializer(serializers.Serializer):
+    """The answer's shape, for the schema: the answer is the `scene` event's data, to the letter."""
+
     scene = serializers.ChoiceField(choices=SCENES)
     options = serializers.DictField()
     taken_at = serializers.DateTimeField(allow_null=True)
@@ -31,7 +33,7 @@ class SceneView(APIView):
 
     @extend_schema(responses=SceneSerializer, tags=["admin"])
     def get(self, request):
-        return Response(SceneSerializer(live.current()).data)
+        return Response(live.wire(live.current()))
 
     @extend_schema(request=SceneTakeSerializer, responses=SceneSerializer, tags=["admin"])
     def post(self, request):
@@ -40,4 +42,4 @@ class SceneView(APIView):
         taken = services.scene_take(
             by=request.user, scene=form.validated_data["scene"], options=form.validated_data.get("options")
         )
-        return Response(SceneSerializer(live.payload(taken.scene, taken.options, taken_at=taken.taken_at)).data)
+        return Response(live.wire(live.payload(taken.scene, taken.options, taken_at=taken.taken_at)))

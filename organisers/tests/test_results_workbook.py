@@ -65,10 +65,10 @@ def read(content: bytes) -> dict[str, list[list]]:
     return {sheet.title: [[cell.value for cell in row] for row in sheet.iter_rows()] for sheet in book.worksheets}
 
 
-SHEETS = ["Leaderboard", "Values by day", "Transactions", "Prices by day", "Orders"]
+SHEETS = ["Leaderboard", "Values by day", "Transactions", "Prices by day", "Orders", "Schools", "Day winners"]
 
 
-def test_the_workbook_has_the_five_sheets(event):
+def test_the_workbook_has_its_seven_sheets(event):
     assert list(read(results_workbook())) == SHEETS
 
 
@@ -131,6 +131,41 @@ def test_the_prices_sheet_has_each_companys_close_of_each_day(event):
     ]
 
 
+def test_the_schools_sheet_ranks_schools_by_their_teams_average_return(event):
+    sheet = read(results_workbook())["Schools"]
+
+    assert sheet[0] == [
+        "rank",
+        "school",
+        "teams",
+        "combined_value",
+        "combined_return_pct",
+        "average_return_pct",
+        "best_team",
+        "best_team_value",
+        "best_team_return_pct",
+    ]
+    assert sheet[1:] == [
+        [1, "SMA 1", 1, 100400, 0.4, 0.4, "Bull Riders", 100400, 0.4],
+        [2, "SMA 2", 1, 100050, 0.05, 0.05, "Bear Necessities", 100050, 0.05],
+        [3, "'@school", 1, 100000, 0, 0, "'" + EVIL, 100000, 0],
+    ]
+
+
+def test_the_day_winners_sheet_has_each_closed_days_best_returns(event):
+    sheet = read(results_workbook())["Day winners"]
+
+    assert sheet[0] == ["day", "place", "display_name", "school", "value_at_close", "day_return_pct"]
+    assert sheet[1:] == [
+        [1, 1, "Bull Riders", "SMA 1", 100200, 0.2],
+        [1, 2, "'" + EVIL, "'@school", 100000, 0],  # a tie at 0%: the same value, then by name
+        [1, 3, "Bear Necessities", "SMA 2", 100000, 0],
+        [2, 1, "Bear Necessities", "SMA 2", 100050, 0.05],
+        [2, 2, "'" + EVIL, "'@school", 100000, 0],
+        [2, 3, "Bull Riders", "SMA 1", 100100, -0.1],
+    ]
+
+
 def test_the_workbook_takes_the_same_queries_however_many_trades(event):
     with CaptureQueriesContext(connection) as few:
         results_workbook()
@@ -141,7 +176,7 @@ def test_the_workbook_takes_the_same_queries_however_many_trades(event):
     with CaptureQueriesContext(connection) as many:
         content = results_workbook()
 
-    assert len(many) == len(few) <= 10
+    assert len(many) == len(few) <= 13  # a few a sheet, whatever the size
     assert len(read(content)["Transactions"]) == 1 + 4 + 40
 
 
