@@ -41,6 +41,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     context = {
         "portfolio": selectors.portfolio(team),
         "value_chart": selectors.value_chart(team),
+        "days": selectors.daily_ranks(team),
     }
     return render(request, "market/portfolio.html", context)
 

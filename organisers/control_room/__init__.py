@@ -25,5 +25,8 @@ urlpatterns = [
     path("run-sheet/hold", _staff(views.run_sheet_hold), name="run_sheet_hold"),
     path("run-sheet/resume", _staff(views.run_sheet_resume), name="run_sheet_resume"),
     path("run-sheet/undo", _staff(views.price_cue_undo), name="price_cue_undo"),
+    path("scene/preview", _staff(views.scene_preview), name="scene_preview"),
+    path("scene/take", _staff(views.scene_take), name="scene_take"),
+    path("scene/reveal", _staff(views.scene_reveal), name="scene_reveal"),
     path("overlay-token", _staff(views.rotate_overlay_token), name="overlay_token"),
 ]

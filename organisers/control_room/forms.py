@@ -8,7 +8,11 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from common.problems import InvalidInput
 from market.models import MAX_PRICE, Company, Participant
+from organisers.control_room.director import SCENE_LABELS
+from organisers.director.scenes import MAX_MOVERS, MAX_TITLE, MAX_TOP, SCENES
+from organisers.director.scenes import clean as scene_clean
 
 
 class BellForm(forms.Form):
@@ -111,6 +115,108 @@ class CueForm(forms.Form):
 class TeamOrdersCancelForm(forms.Form):
     team = forms.UUIDField(widget=forms.HiddenInput)
     reason = forms.CharField(max_length=500, error_messages={"required": "Say why the orders are cancelled."})
+
+
+class RevealForm(forms.Form):
+    """The podium's next place, as the page named it (the places revealed once it shows)."""
+
+    revealed = forms.IntegerField(min_value=1, max_value=3, widget=forms.HiddenInput)
+
+
+class SceneForm(forms.Form):
+    """The director's choice (SPEC §8): a scene and the options it takes. The options are read
+    loosely here and checked by the director itself (organisers.director.scenes.clean), so the
+    panel, the API and a run-sheet cue refuse with the same words. Only the chosen scene's fields
+    are read: `cleaned_data["options"]` holds its options, completed with their defaults."""
+
+    scene = forms.ChoiceField(
+        choices=[(name, SCENE_LABELS[name]) for name in SCENES],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a scene.", "invalid_choice": "Choose one of the scenes."},
+    )
+    top = forms.CharField(
+        required=False,
+        label="How many",
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_TOP, "inputmode": "numeric"}),
+    )
+    news = forms.CharField(required=False, label="News item", widget=forms.Select)
+    to = forms.CharField(
+        required=False,
+        label="Count down to",
+        widget=forms.RadioSelect(choices=[("bell", "The next bell"), ("time", "A time")]),
+    )
+    at = forms.CharField(
+        required=False,
+        label="Time",
+        widget=forms.TextInput(attrs={"placeholder": "10:00 or 2026-12-08 10:00", "autocomplete": "off"}),
+    )
+    title = forms.CharField(
+        required=False,
+        label="Title",
+        strip=False,  # the director trims it, and says so when it is too long
+        widget=forms.TextInput(attrs={"maxlength": MAX_TITLE, "autocomplete": "off"}),
+    )
+    count = forms.CharField(
+        required=False,
+        label="Companies each way",
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_MOVERS, "inputmode": "numeric"}),
+    )
+    revealed = forms.CharField(
+        required=False,
+        label="Places revealed",
+        widget=forms.Select(
+            choices=[("0", "None (covered)"), ("1", "Third"), ("2", "Third and second"), ("3", "All three")]
+        ),
+    )
+
+    def __init__(self, *args, news: list[tuple[str, str]] = (), **kwargs) -> None:
+        kwargs.setdefault("auto_id", "id_director_%s")  # the news form's title is on the same page
+        super().__init__(*args, **kwargs)
+        self.fields["news"].widget.choices = [("", "The latest published"), *news]
+        for name in ("top", "news", "at", "title", "count", "revealed"):
+            self.fields[name].widget.attrs["aria-describedby"] = f"director-{name}-error"
+        self.refusal = ""
+
+    @staticmethod
+    def _whole(text: str) -> int | str:
+        """A whole number as typed, else the text itself (the director says what is wrong with it)."""
+        try:
+            return int(text.strip())
+        except ValueError:
+            return text
+
+    def _options(self, scene: str) -> dict[str, Any]:
+        data = self.cleaned_data
+        if scene in ("leaderboard", "schools") and data["top"].strip():
+            return {"top": self._whole(data["top"])}
+        if scene == "movers" and data["count"].strip():
+            return {"count": self._whole(data["count"])}
+        if scene == "podium" and data["revealed"].strip():
+            return {"revealed": self._whole(data["revealed"])}
+        if scene == "news" and data["news"]:
+            return {"news": data["news"]}
+        if scene == "countdown":
+            return {"to": data["at"].strip() if data["to"] == "time" else "bell", "title": data["title"]}
+        return {}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        scene = cleaned.get("scene")
+        if not scene:
+            return cleaned
+        if scene == "countdown" and cleaned["to"] == "time" and not cleaned["at"].strip():
+            self.add_error("at", "Give the time to count down to: 10:00, or 2026-12-08 10:00.")
+            return cleaned
+        try:
+            cleaned["scene"], cleaned["options"] = scene_clean(scene, self._options(scene))
+        except InvalidInput as refusal:
+            self.refusal = refusal.detail
+            for key, lines in (refusal.errors or {}).items():
+                name = key.removeprefix("options.")
+                if name == "to":
+                    name = "at" if cleaned["to"] == "time" else "to"
+                self.add_error(name if name in self.fields else None, lines)
+        return cleaned
 
 
 # The forms kept with their errors for the next page (a reversal's or a cancel's refusal is a message).

@@ -33,7 +33,7 @@ from market.models import Company, Order, OrderStatus, Participant, Transaction
 from market.money import money
 from market.templatetags.money import amount, count
 from newsroom.services import news_create
-from organisers.control_room import run_sheet
+from organisers.control_room import director, run_sheet
 from organisers.control_room.forms import (
     FORMS,
     BellForm,
@@ -42,9 +42,13 @@ from organisers.control_room.forms import (
     NewsForm,
     OverlayTokenForm,
     PriceBoardForm,
+    RevealForm,
     ReversalForm,
+    SceneForm,
     TeamOrdersCancelForm,
 )
+from organisers.director import live as director_live
+from organisers.director import services as director_services
 from organisers.models import Cue, CueStatus, RunSheet
 from organisers.runsheet import live as run_sheet_live
 from organisers.runsheet import services as cues
@@ -73,7 +77,7 @@ def _keep(request: HttpRequest, name: str) -> None:
 
 def _kept(request: HttpRequest) -> tuple[str | None, QueryDict | None]:
     kept = request.session.pop(FLASHED_FORM, None)
-    if not isinstance(kept, dict) or kept.get("name") not in (*FORMS, "prices"):
+    if not isinstance(kept, dict) or kept.get("name") not in (*FORMS, "prices", "director"):
         return None, None
     data = QueryDict(mutable=True)
     for key, values in kept.get("data", {}).items():
@@ -135,6 +139,14 @@ def overlay_urls(request: HttpRequest) -> list[dict[str, str]]:
     ]
 
 
+def preview_url(request: HttpRequest) -> str:
+    """The full-scene page in preview mode: it draws only the scenes this page hands it."""
+    token = current_overlay_token()
+    if not token:
+        return ""
+    return reverse("overlay:scene") + "?" + urlencode({"token": token, "preview": "1", "sound": "0"})
+
+
 def cue_list_url() -> str | None:
     """The cues in the Django admin, when their admin is registered."""
     try:
@@ -157,6 +169,15 @@ def control_room(request: HttpRequest) -> HttpResponse:
         forms_shown[kept_name] = FORMS[kept_name](kept_data)
         forms_shown[kept_name].is_valid()
 
+    director_panel = director.panel()
+    director_form = SceneForm(
+        kept_data if kept_name == "director" else None,
+        initial=director.form_initial(director_panel["on_air"]),
+        news=director.news_choices(),
+    )
+    if kept_name == "director":
+        director_form.is_valid()
+
     market = selectors.market_state()
     next_bell = "close" if market["status"] == "open" else "open"
     team_filter = request.GET.get("team", "").strip()
@@ -174,6 +195,9 @@ def control_room(request: HttpRequest) -> HttpResponse:
         "next_bell": next_bell,
         "counts": live_counts(),
         "run_sheet": run_sheet.panel(run_sheet_live.timeline()),
+        "director": director_panel,
+        "director_form": director_form,
+        "preview_url": preview_url(request),
         "cue_list_url": cue_list_url(),
         "board": board,
         "news_form": forms_shown["news"],
@@ -373,14 +397,21 @@ def rotate_overlay_token(request: HttpRequest) -> HttpResponse:
 # alone (the `run_sheet` event redraws the panel on every organiser's screen).
 
 
-def _answer(request: HttpRequest, level: int, text: str) -> HttpResponse:
+def _wants_json(request: HttpRequest) -> bool:
     accept = request.headers.get("Accept", "")
-    if "application/json" in accept and "text/html" not in accept:
-        return JsonResponse(
-            {"level": get_level_tags()[level], "message": text}, status=409 if level == messages.ERROR else 200
-        )
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _answer(
+    request: HttpRequest, level: int, text: str, *, anchor: str = "run-sheet", status: int = 409, **extra: Any
+) -> HttpResponse:
+    """The page's script reads the message alone (`{level, message}`, `status` for an error);
+    without it, the message waits on the page it comes back to."""
+    if _wants_json(request):
+        body = {"level": get_level_tags()[level], "message": text, **extra}
+        return JsonResponse(body, status=status if level == messages.ERROR else 200)
     messages.add_message(request, level, text)
-    return _back("run-sheet")
+    return _back(anchor)
 
 
 def _cue_asked(request: HttpRequest) -> Cue | None:
@@ -466,4 +497,88 @@ def price_cue_undo(request: HttpRequest) -> HttpResponse:
         messages.SUCCESS,
         f"Undone: {ticker} is back to {amount(old)} (the price cue fired at "
         f"{timezone.localtime(cue.fired_at):%H:%M:%S} had made it {amount(new)}).",
+    )
+
+
+# The director (SPEC §8): a scene previewed, taken, and the podium revealed place by place. Like the
+# run sheet's, each action answers the page's script with its message alone (the `scene` event
+# names the scene on air on every organiser's screen), or without the script, with a redirect.
+
+
+def _form_errors(form: forms.Form) -> dict[str, list[str]]:
+    return {name: [error["message"] for error in errors] for name, errors in form.errors.get_json_data().items()}
+
+
+def _scene_refused(form: SceneForm) -> str:
+    return form.refusal or _first_error(form)
+
+
+@require_GET
+def scene_preview(request: HttpRequest) -> JsonResponse:
+    """`{scene, label}`: the payload the full-scene page would draw if this scene were taken now
+    (400 `{level, message, errors}` for a scene the director refuses)."""
+    form = SceneForm(request.GET)
+    if not form.is_valid():
+        body = {"level": "error", "message": f"Not previewed: {_scene_refused(form)}", "errors": _form_errors(form)}
+        return JsonResponse(body, status=400)
+    payload = director_live.payload(form.cleaned_data["scene"], form.cleaned_data["options"])
+    return JsonResponse({"scene": payload, "label": director.describe(payload)})
+
+
+def _taken(request: HttpRequest, scene: str, options: dict) -> tuple[dict | None, str]:
+    """Take the scene: its payload as sent, or None and why not."""
+    try:
+        taken = director_services.scene_take(by=request.user, scene=scene, options=options)
+    except DomainError as refusal:
+        return None, refusal.detail
+    return director_live.payload(taken.scene, taken.options, taken_at=taken.taken_at), ""
+
+
+@require_POST
+def scene_take(request: HttpRequest) -> HttpResponse:
+    form = SceneForm(request.POST)
+    if not form.is_valid():
+        if not _wants_json(request):
+            _keep(request, "director")
+        message = f"Nothing taken: {_scene_refused(form)}"
+        return _answer(request, messages.ERROR, message, anchor="director", status=400, errors=_form_errors(form))
+    payload, refused = _taken(request, form.cleaned_data["scene"], form.cleaned_data["options"])
+    if payload is None:
+        return _answer(request, messages.ERROR, f"Nothing taken: {refused}", anchor="director", status=400)
+    return _answer(request, messages.SUCCESS, f"On the stream now: {director.describe(payload)}.", anchor="director")
+
+
+@require_POST
+def scene_reveal(request: HttpRequest) -> HttpResponse:
+    """The podium's next place, as the page named it: pressed on a page drawn before another
+    organiser revealed or covered a place, it changes nothing rather than skip or repeat one."""
+    form = RevealForm(request.POST)
+    if not form.is_valid():
+        return _answer(
+            request, messages.ERROR, f"Nothing revealed: {_first_error(form)}", anchor="director", status=400
+        )
+    wanted, on_air = form.cleaned_data["revealed"], director_live.current()
+    count = director.podium_count(on_air)
+    step = director.podium_next(on_air=on_air, count=count)
+    if step["place"] is None:
+        said = "no team is on the podium yet" if not count else "every place is revealed already"
+        return _answer(request, messages.INFO, f"Nothing revealed: {said}.", anchor="director")
+    if wanted != step["revealed"]:
+        return _answer(
+            request,
+            messages.WARNING,
+            f"Nothing revealed: the stream changed since this page was drawn (on air: {director.describe(on_air)}). "
+            f"Reveal next place now reveals {step['place']} place.",
+            anchor="director",
+        )
+    payload, refused = _taken(request, "podium", {"revealed": wanted})
+    if payload is None:
+        return _answer(request, messages.ERROR, f"Nothing revealed: {refused}", anchor="director", status=400)
+    shown = payload["data"]["places"][-1]  # third first: the last is the one just revealed
+    school = f" ({shown['school'].strip()})" if (shown["school"] or "").strip() else ""
+    return _answer(
+        request,
+        messages.SUCCESS,
+        f"Revealed {step['place']} place on the stream: {shown['display_name']}{school}.",
+        anchor="director",
     )

@@ -110,7 +110,7 @@ def test_a_get_is_not_an_action(organiser):
 def test_the_page_subscribes_to_the_run_sheet_beside_the_trades(organiser):
     html = organiser.get(ROOM).content.decode()
 
-    assert 'data-topics="trades,cues"' in html
+    assert 'data-topics="trades,cues,scene"' in html
     assert '<section class="module wide" id="run-sheet"' in html
     assert 'href="/api/docs/"' in html
     assert 'href="/admin/organisers/cue/"' in html  # the cue list

@@ -1,10 +1,13 @@
 // The control room, live: the latest trades arrive as they happen (the one screen that shows the
 // trade tape: topic `trades`), the run sheet follows every change (topic `cues`: run_sheet.js),
-// the counts refresh every few seconds, and the overlay URLs copy with one click. The page works without this script (the server draws the trades and counts; the
-// URLs can be selected by hand). No inline scripts or handlers: ready for a Content-Security-Policy.
+// the director names the scene on air (topic `scene`: director.js), the counts refresh every few
+// seconds, and the overlay URLs copy with one click. The page works without this script (the server
+// draws the trades and counts; the URLs can be selected by hand). No inline scripts or handlers:
+// ready for a Content-Security-Policy.
 
 import { groupThousands } from "../shared/format.js";
 import { connectLive } from "../shared/live.js";
+import { startDirector } from "./director.js";
 import { startRunSheet } from "./run_sheet.js";
 
 const REFRESH_MS = 5000;
@@ -130,8 +133,10 @@ function tapeStatus(text) {
 const tapeShown = Boolean(tape && rowTemplate);
 const sheetPanel = document.getElementById("run-sheet");
 const sheet = sheetPanel ? startRunSheet(sheetPanel, { timeZone: root?.dataset.timezone }) : null;
+const directorPanel = document.getElementById("director");
+const director = directorPanel ? startDirector(directorPanel, { timeZone: root?.dataset.timezone }) : null;
 
-if (root && (tapeShown || sheet)) {
+if (root && (tapeShown || sheet || director)) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   connectLive({
     url: `${scheme}//${location.host}/api/ws`,
@@ -140,6 +145,7 @@ if (root && (tapeShown || sheet)) {
       // The snapshot's latest trades, oldest first: any the page missed while offline.
       if (tapeShown) [...(data.trades || [])].reverse().forEach(showTrade);
       if (sheet && data.run_sheet) sheet.draw(data.run_sheet);
+      if (director && data.scene) director.onAir(data.scene);
     },
     onEvent: (event) => {
       if (event.type === "trade" && tapeShown) showTrade(event.data);
@@ -147,6 +153,7 @@ if (root && (tapeShown || sheet)) {
         sheet.draw(event.data);
         sheet.fired(event.data.fired);
       }
+      if (event.type === "scene" && director) director.onAir(event.data);
     },
     onStatus: (online) => {
       if (tapeShown) {
@@ -155,6 +162,7 @@ if (root && (tapeShown || sheet)) {
         );
       }
       sheet?.status(online);
+      director?.status(online);
     },
   });
 }
