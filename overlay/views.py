@@ -1,5 +1,6 @@
 """OBS overlay pages (SPEC §8): browser sources at 1920×1080, fed by the live socket."""
 
+from csp.constants import SELF
 from csp.decorators import csp_update
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -14,7 +15,8 @@ PAGES = {
     "scene": {
         "title": "Full scene",
         "widgets": ["status", "ticker", "leaderboard", "news", "bell"],
-        "topics": ["market", "leaderboard", "news"],
+        # `scene`: the director's scene (SPEC §8), drawn over or instead of the market layout.
+        "topics": ["market", "leaderboard", "news", "scene"],
     },
     "ticker": {"title": "Ticker tape", "widgets": ["ticker"], "topics": ["market"]},
     "leaderboard": {"title": "Leaderboard", "widgets": ["leaderboard"], "topics": ["leaderboard"]},
@@ -40,6 +42,9 @@ def overlay_page(request: HttpRequest, page: str = "scene") -> HttpResponse:
         # Nothing about the market on this page: only how to get in.
         return render(request, "overlay/forbidden.html", status=403)
     spec = PAGES[page]
+    # The control room's director panel shows the full scene in a frame, drawing the scene it is
+    # sent rather than the live one (static/overlay/overlay.js): silent, and framed by our own pages only.
+    preview = page == "scene" and request.GET.get("preview") == "1"
     options = {
         "page": page,
         "title": spec["title"],
@@ -48,11 +53,15 @@ def overlay_page(request: HttpRequest, page: str = "scene") -> HttpResponse:
         "token": token,
         "theme": "light" if request.GET.get("theme") == "light" else "dark",
         "limit": _limit(request.GET.get("limit")),
-        "sound": request.GET.get("sound") != "0",
+        "sound": request.GET.get("sound") != "0" and not preview,
+        "preview": preview,
         "timezone": settings.EVENT_TIMEZONE,
         "currency": settings.EVENT_CURRENCY,
     }
     response = render(request, "overlay/page.html", options)
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    if preview:
+        response["X-Frame-Options"] = "SAMEORIGIN"  # XFrameOptionsMiddleware keeps a header already set
+        response._csp_replace = {"frame-ancestors": [SELF]}  # read by django-csp's middleware
     return response

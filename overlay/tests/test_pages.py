@@ -84,7 +84,7 @@ def test_each_page_answers_the_same_with_and_without_a_trailing_slash(client, ba
 @pytest.mark.parametrize(
     "path, topics",
     [
-        ("/overlay/", "market,leaderboard,news"),
+        ("/overlay/", "market,leaderboard,news,scene"),
         ("/overlay/ticker", "market"),
         ("/overlay/leaderboard", "leaderboard"),
         ("/overlay/news", "news"),
