@@ -525,10 +525,10 @@ def scene_preview(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"scene": payload, "label": director.describe(payload)})
 
 
-def _taken(request: HttpRequest, scene: str, options: dict) -> tuple[dict | None, str]:
+def _taken(request: HttpRequest, scene: str, options: dict, *, expected=None) -> tuple[dict | None, str]:
     """Take the scene: its payload as sent, or None and why not."""
     try:
-        taken = director_services.scene_take(by=request.user, scene=scene, options=options)
+        taken = director_services.scene_take(by=request.user, scene=scene, options=options, expected=expected)
     except DomainError as refusal:
         return None, refusal.detail
     return director_live.payload(taken.scene, taken.options, taken_at=taken.taken_at), ""
@@ -571,7 +571,8 @@ def scene_reveal(request: HttpRequest) -> HttpResponse:
             f"Reveal next place now reveals {step['place']} place.",
             anchor="director",
         )
-    payload, refused = _taken(request, "podium", {"revealed": wanted})
+    # Checked again under the stream's row lock: a press at the same instant as another's reveals nothing.
+    payload, refused = _taken(request, "podium", {"revealed": wanted}, expected=(on_air["scene"], on_air["options"]))
     if payload is None:
         return _answer(request, messages.ERROR, f"Nothing revealed: {refused}", anchor="director", status=400)
     shown = payload["data"]["places"][-1]  # third first: the last is the one just revealed

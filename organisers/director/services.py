@@ -4,18 +4,29 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from common.problems import DomainError
 from market.services import audit
 from organisers.director import live, scenes
 from organisers.models import Broadcast
 from overlay.events import broadcast
 
 
+class SceneChanged(DomainError):
+    code = "scene_changed"
+    title = "The stream changed"
+
+
 @transaction.atomic
-def scene_take(*, by: User | None, scene, options=None) -> Broadcast:
+def scene_take(*, by: User | None, scene, options=None, expected: tuple[str, dict] | None = None) -> Broadcast:
     """Show `scene` with `options` on the stream (InvalidInput for an unknown scene or a wrong
-    option). The podium's places are revealed by taking it again with `revealed` one higher."""
+    option). The podium's places are revealed by taking it again with `revealed` one higher.
+    With `expected` (the scene and options the organiser saw on air), refused with SceneChanged
+    when another organiser took something else meanwhile: two presses of "reveal the next place"
+    at once reveal one place, not two."""
     scene, options = scenes.clean(scene, options)
     current = Broadcast.objects.select_for_update().get(pk=Broadcast.load().pk)
+    if expected is not None and (current.scene, current.options) != tuple(expected):
+        raise SceneChanged(f"Another organiser changed the stream meanwhile (on air: {current.scene}).")
     old = {"scene": current.scene, "options": current.options}
     current.scene, current.options, current.taken_at, current.taken_by = scene, options, timezone.now(), by
     current.save()

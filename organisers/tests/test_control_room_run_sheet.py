@@ -137,7 +137,7 @@ def test_the_timeline_shows_each_cue_with_its_time_summary_and_status(organiser,
     offset = make_cue("note", at="+00:45:00", text="Half time: remind the teams")
     doomed = make_cue("price", minutes=9, ticker="GONE", price="2.00")
     cue_fire(cue=price, by=admin_user)
-    cue_fire(cue=scene, by=admin_user)  # no director yet: skipped, with why
+    cue_fire(cue=scene, by=admin_user)  # takes the leaderboard on the stream
     Company.objects.filter(ticker="GONE").delete()
     cue_fire(cue=doomed, by=admin_user)
 
@@ -160,8 +160,7 @@ def test_the_timeline_shows_each_cue_with_its_time_summary_and_status(organiser,
     )
     assert "Fire now" not in row(page, price)  # its buttons hidden: a done cue cannot fire again
     assert re.search(r'data-field="act"\s*hidden', page.content.decode().split(f'data-cue="{price.pk}"')[1])
-    assert row(page, scene).startswith(f"{clock(scene.due_at)} Scene leaderboard top 5 Skipped {clock(scene.fired_at)}")
-    assert "The full-scene overlay has no director yet" in row(page, scene)
+    assert row(page, scene).startswith(f"{clock(scene.due_at)} Scene leaderboard top 5 Fired {clock(scene.fired_at)}")
     assert row(page, doomed).startswith(f"{clock(doomed.due_at)} Price GONE → 2.00 Failed {clock(doomed.fired_at)}")
     assert "No company has the ticker GONE any more." in row(page, doomed)
     # In time order, the offset where its bell would put it.

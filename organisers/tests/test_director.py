@@ -250,3 +250,15 @@ def test_the_countdown_runs_to_the_next_bell_or_a_time(admin_api):
     later = (timezone.localtime() + timedelta(hours=1)).replace(second=0, microsecond=0)
     to_time = take(admin_api, "countdown", to=later.strftime("%Y-%m-%d %H:%M"), title="Results").json()
     assert (datetime.fromisoformat(to_time["data"]["to"]), to_time["data"]["title"]) == (later, "Results")
+
+
+def test_a_take_expecting_what_is_no_longer_on_air_changes_nothing(admin_user, field):
+    from organisers.director.services import SceneChanged, scene_take
+
+    scene_take(by=admin_user, scene="podium", options={"revealed": 0})
+    seen = ("podium", {"revealed": 0})
+    scene_take(by=admin_user, scene="podium", options={"revealed": 1}, expected=seen)
+
+    with pytest.raises(SceneChanged):  # the second organiser's press, from the same page
+        scene_take(by=admin_user, scene="podium", options={"revealed": 1}, expected=seen)
+    assert (Broadcast.load().scene, Broadcast.load().options) == ("podium", {"revealed": 1})

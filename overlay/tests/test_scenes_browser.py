@@ -278,6 +278,21 @@ def test_the_countdown_to_the_next_bell_says_when_none_is_known(open_page, serve
     assert text(page, f"{scene} .at") == ""
 
 
+def test_a_countdown_to_the_bell_says_it_rang_when_it_rings(open_page, server, show):
+    day = TradingDay.objects.get(opened_at__isnull=False, closed_at__isnull=True)
+    day.scheduled_close_at = timezone.now() + timedelta(minutes=30)
+    day.save()
+    take(server, show, "countdown", to="bell")
+    page = open_page(server)
+    shown(page, "countdown")
+    scene = '#director .scene[data-scene="countdown"]'
+
+    api(server, show, "POST", "/api/admin/market/close")  # rung early, by hand
+
+    page.wait_for_function(f"() => document.querySelector('{scene} .left').textContent === 'Trading is closed'")
+    assert text(page, f"{scene} .at") == ""
+
+
 def test_the_movers_scene_shows_the_days_gainers_and_losers(open_page, server, show, tmp_path):
     scene_take(by=None, scene="movers", options={"count": 3})
     page = open_page(server)

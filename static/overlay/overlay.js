@@ -345,10 +345,25 @@ function drawCountdown(data) {
   role(root, "at").textContent = "at " + (today ? newsTime.format(at) : atFormat.format(at));
 }
 
+// A countdown to the bell ends when the bell rings (whatever its time was): it says so until the
+// director takes another scene, instead of standing at 0:00.
+function bellRang(action) {
+  const payload = director.payload;
+  if (!payload || payload.scene !== "countdown" || !payload.data.bell) return;
+  payload.data.rang = action === "start_day" ? "Trading is open" : "Trading is closed";
+  role(section("countdown"), "at").textContent = "";
+  tickCountdown();
+}
+
 function tickCountdown() {
   const payload = director.payload;
   if (!payload || payload.scene !== "countdown") return;
   const left = role(section("countdown"), "left");
+  if (payload.data.rang) {
+    left.classList.remove("unknown");
+    left.textContent = payload.data.rang;
+    return;
+  }
   const to = payload.data.to;
   left.classList.toggle("unknown", !to);
   left.textContent = to ? countdown(to) : "Next bell to be announced";
@@ -474,6 +489,7 @@ function applyEvent(event) {
       renderStatus();
       if (data.companies) renderTicker();
       showBell(data.action, data.day);
+      bellRang(data.action);
       break;
     case "price":
       state.companies.set(data.ticker, { ...state.companies.get(data.ticker), ...data });
