@@ -168,8 +168,10 @@ def test_a_teams_stream_carries_its_portfolio_in_the_snapshot(team):
         return snapshot
 
     data = run(scenario)["data"]
-    assert set(data) == {"market", "companies", "leaderboard", "news", "portfolio", "orders"}
+    # Every topic but the tape (and the organisers' run sheet): the scene on the stream too.
+    assert set(data) == {"market", "companies", "leaderboard", "news", "scene", "portfolio", "orders"}
     assert data["portfolio"]["total_value"] == "100000.00"
+    assert data["scene"]["scene"] == "market"
 
 
 def test_the_snapshot_carries_what_the_topics_need(team, company, admin_user):
