@@ -118,6 +118,9 @@ class Broadcast(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     scene = models.CharField(max_length=20, default="market")
     options = models.JSONField(encoder=DjangoJSONEncoder, blank=True, default=dict)
+    # What the page draws, as it was when taken: every page, loaded then or later, shows the same
+    # podium and countdown (organisers.director.scenes.data).
+    data = models.JSONField(encoder=DjangoJSONEncoder, blank=True, default=dict)
     taken_at = models.DateTimeField(null=True, blank=True)
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

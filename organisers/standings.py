@@ -93,12 +93,14 @@ def day_winners(places: int = PODIUM) -> list[dict]:
     ):
         before = previous.get(participant_id)
         if before:
-            by_day.setdefault(day, []).append((percent(value - before, before), value, participant_id))
+            by_day.setdefault(day, []).append(((value - before) / before, value, before, participant_id))
         previous[participant_id] = value
     winners = []
     for day, results in sorted(by_day.items()):
-        results.sort(key=lambda result: (-result[0], -result[1], teams[result[2]][0].casefold()))
-        for place, (return_pct, value, participant_id) in enumerate(results[:places], start=1):
+        # By the exact return (two rounded to the same 1.00% are not a tie), then value, then name.
+        results.sort(key=lambda result: (-result[0], -result[1], teams[result[3]][0].casefold()))
+        for place, (_ratio, value, before, participant_id) in enumerate(results[:places], start=1):
+            return_pct = percent(value - before, before)
             name, school, _cash = teams[participant_id]
             winners.append(
                 {

@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from common.problems import DomainError
 from organisers.admin.base import ReadOnlyAdmin
 from organisers.imports import ImportInvalid
-from organisers.models import Cue, CueAction, CueStatus, RunSheet
+from organisers.models import Broadcast, Cue, CueAction, CueStatus, RunSheet
 from organisers.runsheet import services, sheet
 from organisers.runsheet.rules import DATA_FIELDS, MAX_DAY, SCENES, companies_by_ticker, place, planned_cues, propose
 from organisers.runsheet.times import duration_text, event_time_text
@@ -326,3 +326,10 @@ class RunSheetAdmin(ReadOnlyAdmin):
     """The run sheet's state (held, time held); held and resumed in the control room."""
 
     list_display = ["__str__", "held_since", "held_by", "shifted_by"]
+
+
+@admin.register(Broadcast)
+class BroadcastAdmin(ReadOnlyAdmin):
+    """The scene on the stream; taken in the control room's director panel."""
+
+    list_display = ["scene", "options", "taken_at", "taken_by"]

@@ -202,7 +202,7 @@ class SceneForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         scene = cleaned.get("scene")
-        if not scene:
+        if not scene or self.errors:  # a field already refused (a NUL character, say): said beside it
             return cleaned
         if scene == "countdown" and cleaned["to"] == "time" and not cleaned["at"].strip():
             self.add_error("at", "Give the time to count down to: 10:00, or 2026-12-08 10:00.")

@@ -531,7 +531,7 @@ def _taken(request: HttpRequest, scene: str, options: dict, *, expected=None) ->
         taken = director_services.scene_take(by=request.user, scene=scene, options=options, expected=expected)
     except DomainError as refusal:
         return None, refusal.detail
-    return director_live.payload(taken.scene, taken.options, taken_at=taken.taken_at), ""
+    return director_live.of(taken), ""
 
 
 @require_POST

@@ -33,7 +33,7 @@ class SceneView(APIView):
 
     @extend_schema(responses=SceneSerializer, tags=["admin"])
     def get(self, request):
-        return Response(live.wire(live.current()))
+        return Response(live.current())
 
     @extend_schema(request=SceneTakeSerializer, responses=SceneSerializer, tags=["admin"])
     def post(self, request):
@@ -42,4 +42,4 @@ class SceneView(APIView):
         taken = services.scene_take(
             by=request.user, scene=form.validated_data["scene"], options=form.validated_data.get("options")
         )
-        return Response(live.wire(live.payload(taken.scene, taken.options, taken_at=taken.taken_at)))
+        return Response(live.of(taken))

@@ -1,5 +1,5 @@
 """The `scene` event (topic `scene`) and the current scene in a snapshot: one shape for both, and
-for the API."""
+for the API: `{scene, options, taken_at, data}`, as JSON writes it."""
 
 import json
 from datetime import datetime
@@ -11,20 +11,28 @@ from organisers.models import Broadcast
 from overlay import domain
 
 
+def wire(value: dict) -> dict:
+    """Times and amounts as the events' JSON writes them: the event, the snapshot and the API's
+    answer are the same to the letter."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
 def payload(scene: str, options: dict, *, taken_at: datetime | None = None) -> dict:
-    """`{scene, options, taken_at, data}`: what a full-scene page needs to draw the scene now."""
-    return {"scene": scene, "options": options, "taken_at": taken_at, "data": scenes.data(scene, options)}
+    """A scene as it would be drawn now (the data computed afresh): a take, a preview."""
+    return wire({"scene": scene, "options": options, "taken_at": taken_at, "data": scenes.data(scene, options)})
 
 
-def wire(payload_: dict) -> dict:
-    """The payload as the `scene` event carries it (times and amounts as its JSON writes them), for
-    the API's answer: one shape, to the letter."""
-    return json.loads(json.dumps(payload_, cls=DjangoJSONEncoder))
+def of(broadcast: Broadcast) -> dict:
+    """The scene on air, with the data it was taken with; but a countdown to the next bell follows
+    that bell (moved by a hold, rung or unscheduled since): a page loaded later counts to it."""
+    data = broadcast.data
+    if broadcast.scene == "countdown" and broadcast.options.get("to") == "bell":
+        data = scenes.data(broadcast.scene, broadcast.options)
+    return wire({"scene": broadcast.scene, "options": broadcast.options, "taken_at": broadcast.taken_at, "data": data})
 
 
 def current() -> dict:
-    broadcast = Broadcast.load()
-    return payload(broadcast.scene, broadcast.options, taken_at=broadcast.taken_at)
+    return of(Broadcast.load())
 
 
 def register() -> None:

@@ -46,9 +46,11 @@ def _whole(options: dict, name: str, *, low: int, high: int, default: int) -> in
     return value
 
 
-def clean(scene: Any, options: Any) -> tuple[str, dict]:
+def clean(scene: Any, options: Any, *, now: bool = True) -> tuple[str, dict]:
     """The scene and its options, checked and completed with their defaults; InvalidInput
-    (`validation_error`, errors by field) for an unknown scene or a wrong option."""
+    (`validation_error`, errors by field) for an unknown scene or a wrong option. `now=False`
+    (a run-sheet cue, written before its time): only what cannot change by then is checked, not
+    that its news item is published yet, a bell scheduled, or its time still to come."""
     if not isinstance(scene, str) or scene not in SCENES:
         shown = repr(scene[:30]) if isinstance(scene, str) else "that"
         raise InvalidInput(
@@ -80,14 +82,21 @@ def clean(scene: Any, options: Any) -> tuple[str, dict]:
     if scene == "podium":
         return scene, {"revealed": _whole(options, "revealed", low=0, high=3, default=0)}
     if scene == "news":
-        return scene, {"news": _news_id(options.get("news"))}
+        return scene, {"news": _news_id(options.get("news"), now=now)}
     if scene == "countdown":
-        return scene, _countdown(options)
+        return scene, _countdown(options, now=now)
     return scene, {}
 
 
-def _news_id(value: Any) -> str:
+def _news_id(value: Any, *, now: bool = True) -> str | None:
     feed = News.objects.published()
+    if not now:
+        if value in (None, ""):
+            return None  # the latest when it fires
+        try:
+            return str(uuid.UUID(str(value)))
+        except ValueError:
+            raise _refuse("news", "A published news item's id.") from None
     if value in (None, ""):
         latest = feed.order_by("-published_at", "-created_at").values_list("pk", flat=True).first()
         if latest is None:
@@ -102,13 +111,13 @@ def _news_id(value: Any) -> str:
     return str(pk)
 
 
-def _countdown(options: dict) -> dict:
+def _countdown(options: dict, *, now: bool = True) -> dict:
     title = options.get("title", "")
     if not isinstance(title, str) or len(title) > MAX_TITLE or "\x00" in title:
         raise _refuse("title", f"Text of at most {MAX_TITLE} characters.")
     to = options.get("to", "bell")
     if to == "bell":
-        if next_bell() is None:
+        if now and next_bell() is None:
             raise _refuse("to", "No bell is scheduled: give the countdown a time (e.g. 10:00).")
         return {"to": "bell", "title": title.strip()}
     try:
@@ -118,7 +127,7 @@ def _countdown(options: dict) -> dict:
     if at is None or at.form not in (DATETIME, CLOCK):
         raise _refuse("to", '"bell", or a time: 2026-12-08 10:00 or 10:00 (today).')
     moment = at.resolve(day_opens_at=None, bell_at=None, now=timezone.now())
-    if moment <= timezone.now():
+    if now and moment <= timezone.now():
         raise _refuse("to", "That time has passed.")
     return {"to": at.text, "title": title.strip()}
 

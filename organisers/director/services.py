@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from common.problems import DomainError
@@ -28,8 +29,10 @@ def scene_take(*, by: User | None, scene, options=None, expected: tuple[str, dic
     if expected is not None and (current.scene, current.options) != tuple(expected):
         raise SceneChanged(f"Another organiser changed the stream meanwhile (on air: {current.scene}).")
     old = {"scene": current.scene, "options": current.options}
-    current.scene, current.options, current.taken_at, current.taken_by = scene, options, timezone.now(), by
+    taken = live.payload(scene, options, taken_at=timezone.now())
+    current.scene, current.options, current.data, current.taken_by = scene, options, taken["data"], by
+    current.taken_at = timezone.now() if taken["taken_at"] is None else parse_datetime(taken["taken_at"])
     current.save()
     audit(by=by, action="scene_take", target=f"scene:{scene}", old=old, new={"scene": scene, "options": options})
-    broadcast("scene", live.payload(scene, options, taken_at=current.taken_at))
+    broadcast("scene", taken)
     return current

@@ -10,8 +10,10 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 
+from common.problems import InvalidInput
 from market.models import MAX_PRICE, Company, TradingDay
 from organisers.director.scenes import SCENES
+from organisers.director.scenes import clean as scene_clean
 from organisers.models import Cue, CueAction, CueStatus
 from organisers.runsheet.times import OFFSET, At, BadTime, event_time_text, parse_at
 
@@ -129,7 +131,20 @@ def read_data(action: str, raw: dict, companies: dict[str, Company]) -> tuple[di
     elif action == CueAction.SCENE:
         check("scene", _scene)
         check("options", _options)
+        _scene_checked(data, errors)
     return data, errors
+
+
+def _scene_checked(data: dict, errors: dict[str, list[str]]) -> None:
+    """A scene cue's options as the director checks them, but for what only the moment it fires
+    can tell (its news item published, a bell scheduled, its time still to come)."""
+    if "scene" not in data or "options" not in data:
+        return
+    try:
+        data["scene"], data["options"] = scene_clean(data["scene"], data["options"], now=False)
+    except InvalidInput as refusal:
+        for name, messages in (refusal.errors or {}).items():
+            errors.setdefault("scene" if name == "scene" else "options", []).extend(messages)
 
 
 def _ticker(value, companies: dict[str, Company]) -> str:

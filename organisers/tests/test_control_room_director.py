@@ -493,3 +493,19 @@ def test_the_script_names_every_scene_as_the_server_does(field, make_company, op
         "Podium: third and second revealed",
         "News: the item is no longer published",
     }
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"scene": "countdown", "to": "time", "at": "\x00"},
+        {"scene": "leaderboard", "top": "1\x00"},
+        {"scene": "countdown", "to": "bell", "title": "a\x00b"},
+        {"scene": "news", "news": "\x00"},
+    ],
+)
+def test_a_nul_character_in_an_option_is_refused_not_an_error_page(organiser, form):
+    response = organiser.post(f"{ROOM}scene/take", form)
+
+    assert response.status_code in (200, 302, 400)
+    assert Broadcast.load().scene == "market"

@@ -262,3 +262,13 @@ def test_a_take_expecting_what_is_no_longer_on_air_changes_nothing(admin_user, f
     with pytest.raises(SceneChanged):  # the second organiser's press, from the same page
         scene_take(by=admin_user, scene="podium", options={"revealed": 1}, expected=seen)
     assert (Broadcast.load().scene, Broadcast.load().options) == ("podium", {"revealed": 1})
+
+
+def test_every_page_shows_the_scene_as_it_was_taken_even_after_values_move(admin_api, field):
+    taken = take(admin_api, "podium", revealed=1).json()
+    worth(field["dog"], "1.00")  # a correction after the reveal: the ceremony does not reshuffle on air
+
+    assert admin_api.get("/api/admin/scene").json() == taken
+    assert live.current()["data"]["places"][0]["display_name"] == "Dogs"
+    again = take(admin_api, "podium", revealed=1).json()  # taken again: the new standings
+    assert again["data"]["places"][0]["display_name"] == "Cats"

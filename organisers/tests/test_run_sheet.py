@@ -707,3 +707,31 @@ def test_a_day_opened_by_hand_after_its_close_time_shows_no_close_and_stays_open
     stale.refresh_from_db()
     assert stale.status == "skipped" and "opened (by hand) after this close time" in stale.reason
     assert api.get("/api/market").json()["status"] == "open"
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ({"revealed": 9}, "from 0 to 3"),
+        ({"bogus": 1}, "Unknown option"),
+    ],
+)
+def test_a_scene_cue_with_options_the_director_would_refuse_is_refused_when_written(admin_api, options, words):
+    body = {"day": 1, "at": later(hours=1), "action": "scene", "data": {"scene": "podium", "options": options}}
+    response = admin_api.post("/api/admin/cues", body, format="json")
+    assert response.status_code == 400 and words in " ".join(response.json()["errors"]["options"])
+
+
+def test_a_scene_cue_is_checked_for_what_it_can_be_before_its_time(admin_api):
+    body = {
+        "day": 1,
+        "at": later(hours=1),
+        "action": "scene",
+        "data": {"scene": "countdown", "options": {"to": "+00:10:00"}},
+    }
+    assert admin_api.post("/api/admin/cues", body, format="json").status_code == 400
+    # No news published and no bell scheduled yet: fine for later, checked again when it fires.
+    for options in ({}, {"to": "bell", "title": "Day 2"}):
+        scene = "news" if not options else "countdown"
+        body = {"day": 1, "at": later(hours=1), "action": "scene", "data": {"scene": scene, "options": options}}
+        assert admin_api.post("/api/admin/cues", body, format="json").status_code == 201

@@ -355,13 +355,23 @@ function bellRang(action) {
   tickCountdown();
 }
 
+function rungBefore(data) {
+  if (!data.bell || !state.market) return "";
+  if (data.bell === "open" && state.market.status === "open") return "Trading is open";
+  if (data.bell === "close" && state.market.status === "closed") return "Trading is closed";
+  return "";
+}
+
 function tickCountdown() {
   const payload = director.payload;
   if (!payload || payload.scene !== "countdown") return;
   const left = role(section("countdown"), "left");
-  if (payload.data.rang) {
+  // Rung while the page was open, or (a page loaded after it, perhaps rung early by hand) the
+  // market is as that bell leaves it.
+  const rang = payload.data.rang || rungBefore(payload.data);
+  if (rang) {
     left.classList.remove("unknown");
-    left.textContent = payload.data.rang;
+    left.textContent = rang;
     return;
   }
   const to = payload.data.to;
