@@ -272,3 +272,20 @@ def test_every_page_shows_the_scene_as_it_was_taken_even_after_values_move(admin
     assert live.current()["data"]["places"][0]["display_name"] == "Dogs"
     again = take(admin_api, "podium", revealed=1).json()  # taken again: the new standings
     assert again["data"]["places"][0]["display_name"] == "Cats"
+
+
+def test_day_winners_go_by_the_exact_return_not_the_rounded_one(make_team):
+    from market.models import DailyValue
+
+    small = make_team("Small", starting_cash=Decimal("1000.00"))  # +1.004%: 1.00% shown
+    big = make_team("Big", starting_cash=Decimal("100000.00"))  # +0.996%: 1.00% shown, a higher value
+    now = timezone.now()
+    DailyValue.objects.create(participant=small, day=1, cash=Decimal("0"), value=Decimal("1010.04"), at=now)
+    DailyValue.objects.create(participant=big, day=1, cash=Decimal("0"), value=Decimal("100996.00"), at=now)
+
+    winners = day_winners()
+
+    assert [(row["display_name"], row["day_return_pct"]) for row in winners] == [
+        ("Small", Decimal("1.00")),
+        ("Big", Decimal("1.00")),
+    ]
