@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "channels",
     "import_export",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "brainstorm",  # project-wide commands (migrate_locked)
     "accounts",
     "market",
@@ -79,6 +81,16 @@ INSTALLED_APPS = [
     "overlay",
     "organisers",
 ]
+
+# Background jobs (SPEC §6: a big team import, the results workbook): Django's Tasks framework on
+# the database, so embedded SQLite and PostgreSQL alike need nothing more; `manage.py db_worker`
+# runs them (`make run` starts one beside the server, docker-compose.yml a `worker` service).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A team import of more rows than this runs as a job (202 with the job); smaller ones at once.
+IMPORT_JOB_ROWS = env.int("IMPORT_JOB_ROWS", default=200)
+# A job that has told nothing for this long while running is taken for dead (its worker killed):
+# marked failed with why (an import writes in one transaction: nothing of it was kept).
+JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=120)
 
 MIDDLEWARE = [
     # Outermost: the request id (X-Request-ID), then on the way out the request's log line and

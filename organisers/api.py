@@ -45,9 +45,12 @@ from newsroom.models import News
 from newsroom.serializers import AdminNewsSerializer
 from organisers.cells import CellError, parse_bool
 from organisers.imports import credentials_keep, credentials_take, participants_import
+from organisers.jobs.api import accepted
+from organisers.jobs.services import job_start
+from organisers.models import JobKind
 from organisers.results import results_response
 from organisers.runsheet.news import news_remove, news_write, scheduled_at
-from organisers.spreadsheets import XLSX_CONTENT_TYPE, SpreadsheetRefused
+from organisers.spreadsheets import XLSX_CONTENT_TYPE, SpreadsheetRefused, read_sheet
 
 TICKER_IN_URL = r"[A-Za-z0-9.]{1,10}"
 
@@ -276,16 +279,20 @@ class AdminParticipantImportView(APIView):
     permission_classes = [IsAdmin]
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request=ImportRequestSerializer, responses={200: OpenApiTypes.OBJECT}, tags=["admin"])
+    @extend_schema(
+        request=ImportRequestSerializer, responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT}, tags=["admin"]
+    )
     def post(self, request):
         form = ImportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
         if upload.size > settings.IMPORT_MAX_BYTES:
             raise SpreadsheetRefused(f"The file is larger than {settings.IMPORT_MAX_BYTES / 1_000_000:g} MB.")
-        report = participants_import(
-            content=upload.read(), filename=upload.name, dry_run=form.validated_data["dry_run"], by=request.user
-        )
+        content, dry_run = upload.read(), form.validated_data["dry_run"]
+        if not dry_run and len(read_sheet(content, upload.name).rows) > settings.IMPORT_JOB_ROWS:
+            # Passwords take a while each (Argon2): a big file goes to a worker, 202 with its job.
+            return accepted(job_start(kind=JobKind.TEAM_IMPORT, by=request.user, content=content, filename=upload.name))
+        report = participants_import(content=content, filename=upload.name, dry_run=dry_run, by=request.user)
         body = report.as_dict()
         token = credentials_keep(report, event_name=EventSettings.load().name, owner=request.user)
         if token is not None:

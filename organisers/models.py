@@ -137,3 +137,54 @@ class Broadcast(models.Model):
     def load(cls) -> "Broadcast":
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+class JobKind(models.TextChoices):
+    TEAM_IMPORT = "team_import", "Team import"
+    RESULTS = "results", "Results workbook"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_JOB = Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+
+
+class Job(models.Model):
+    """Long work run in the background (SPEC §6): what, for whom, how far, and how it ended. The
+    task (django-tasks) carries only the job's id; the job keeps the file, the progress and the
+    result, so a closed browser loses nothing."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=20, choices=JobKind.choices)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0 to 100.")
+    stage = models.CharField(max_length=200, blank=True, default="", help_text="What it is doing, in words.")
+    filename = models.CharField(max_length=255, blank=True, default="")
+    content = models.BinaryField(blank=True, default=b"", editable=False, help_text="The uploaded file.")
+    output = models.BinaryField(blank=True, default=b"", editable=False, help_text="A workbook it made.")
+    result = models.JSONField(encoder=DjangoJSONEncoder, blank=True, default=dict)
+    error = models.TextField(blank=True, default="")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Its last sign of life.")
+
+    class Meta:
+        db_table = "jobs"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__gte=0, progress__lte=100), name="jobs_progress_0_100"),
+            # One of each kind at a time: a second click while one runs does not start another.
+            models.UniqueConstraint(fields=["kind"], condition=ACTIVE_JOB, name="jobs_one_active_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.status})"
