@@ -37,9 +37,10 @@ run: install .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving Brainstorm: admin http://$(HOST):$(PORT)/admin/ · API docs http://$(HOST):$(PORT)/api/docs/"
-	@# The scheduler runs beside the server and stops with it.
+	@# The scheduler and the background jobs' worker run beside the server and stop with it.
 	$(BIN)/python manage.py run_scheduler & scheduler=$$!; \
-	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py db_worker & worker=$$!; \
+	trap 'kill $$scheduler $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python -m brainstorm.serve -b $(HOST) -p $(PORT) brainstorm.asgi:application
 
 # Programs the tests drive, from Debian (as root, with apt) when missing: Chromium for the browser

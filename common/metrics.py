@@ -100,6 +100,16 @@ def report_scheduler_lag(due_since: Callable) -> None:
     _due_since = due_since
 
 
+_jobs_now: Callable | None = None
+
+
+def report_jobs(jobs_now: Callable) -> None:
+    """From now on, /metrics reports background jobs as `jobs_now()` tells them: `{"by_status":
+    {status: count}, "oldest_queued_seconds": s, "last_seconds": {kind: s}}`."""
+    global _jobs_now
+    _jobs_now = jobs_now
+
+
 def scheduler_lag(now=None) -> float:
     """Seconds the oldest due-but-not-fired item (price change, news, bell) has waited; 0 if none."""
     if _due_since is None:
@@ -116,6 +126,9 @@ SCRAPE_TIME_METRICS = (
     "brainstorm_db_pool_connections",
     "brainstorm_db_pool_max_connections",
     "brainstorm_db_pool_requests_waiting",
+    "brainstorm_jobs",
+    "brainstorm_job_oldest_queued_seconds",
+    "brainstorm_job_last_duration_seconds",
 )
 
 
@@ -131,6 +144,37 @@ class ScrapeTimeCollector(Collector):
         # The pool first: the lag is read from the database, with a connection of the pool.
         yield from self._pool()
         yield from self._scheduler()
+        yield from self._jobs()
+
+    def _jobs(self):
+        if _jobs_now is None:
+            return
+        try:
+            jobs = _jobs_now()
+        except Exception:  # the database is down: /api/health says so
+            logger.warning("jobs unavailable", exc_info=True)
+            return
+        family = GaugeMetricFamily(
+            "brainstorm_jobs",
+            "Background jobs by status (queued and running now; done and failed over the last day).",
+            labels=["status"],
+        )
+        for status, count in sorted(jobs["by_status"].items()):
+            family.add_metric([status], count)
+        yield family
+        yield GaugeMetricFamily(
+            "brainstorm_job_oldest_queued_seconds",
+            "How long the oldest queued job has waited for a worker (grows when no worker runs).",
+            value=jobs["oldest_queued_seconds"],
+        )
+        durations = GaugeMetricFamily(
+            "brainstorm_job_last_duration_seconds",
+            "How long the last finished job of each kind took, created to finished.",
+            labels=["kind"],
+        )
+        for kind, seconds in sorted(jobs["last_seconds"].items()):
+            durations.add_metric([kind], seconds)
+        yield durations
 
     def _scheduler(self):
         try:

@@ -3,7 +3,8 @@
 #   web        (default) apply migrations (one replica at a time), then serve HTTP/WebSocket/SSE with Daphne
 #              (on uvloop) on :8000.
 #              Extra arguments are passed to Daphne, e.g. `web --verbosity 2`.
-#   scheduler  fire scheduled news, day opens/closes and price changes when due.
+#   scheduler  fire the run sheet's cues (bells, news, prices, scenes, notes) when due.
+#   worker     run background jobs (a big team import, the results workbook): django-tasks' db_worker.
 #   anything else is run as given, e.g. `python manage.py createsuperuser`.
 set -eu
 
@@ -26,6 +27,10 @@ case "$1" in
     scheduler)
         shift
         exec python manage.py run_scheduler "$@"
+        ;;
+    worker)
+        shift
+        exec python manage.py db_worker "$@"
         ;;
     *)
         exec "$@"

@@ -13,9 +13,11 @@ class OrganisersConfig(AppConfig):
         # counts it (common imports no domain app).
         from common import metrics
         from organisers.director import live as director
+        from organisers.jobs.progress import jobs_now
         from organisers.runsheet import live
         from organisers.scheduler import due_since
 
         metrics.report_scheduler_lag(due_since)
+        metrics.report_jobs(jobs_now)
         live.register()  # the control room's timeline in a snapshot (topic `cues`)
         director.register()  # the scene on the stream in a snapshot (topic `scene`)

@@ -4,9 +4,10 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from organisers.models import Job, JobStatus
+from organisers.models import Job, JobKind, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -34,3 +35,30 @@ def jobs_recover() -> int:
     if lost:
         logger.warning("%s job(s) lost their worker and were marked failed", lost)
     return lost
+
+
+def jobs_now() -> dict:
+    """What /metrics shows of the jobs (common.metrics.report_jobs): a few small queries."""
+    now = timezone.now()
+    by_status = {status: 0 for status in JobStatus.values}
+    day_ago = now - timedelta(days=1)
+    recent = Job.objects.filter(Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]) | Q(finished_at__gte=day_ago))
+    for status, count in recent.values_list("status").annotate(count=Count("pk")).values_list("status", "count"):
+        by_status[status] = count
+    oldest = Job.objects.filter(status=JobStatus.QUEUED).order_by("created_at").values_list("created_at", flat=True)
+    first = oldest.first()
+    last_seconds = {}
+    for kind in JobKind.values:
+        last = (
+            Job.objects.filter(kind=kind, finished_at__isnull=False)
+            .order_by("-finished_at")
+            .values_list("created_at", "finished_at")
+            .first()
+        )
+        if last:
+            last_seconds[kind] = (last[1] - last[0]).total_seconds()
+    return {
+        "by_status": by_status,
+        "oldest_queued_seconds": (now - first).total_seconds() if first else 0.0,
+        "last_seconds": last_seconds,
+    }

@@ -178,3 +178,20 @@ def test_jobs_are_listed_newest_first_and_teams_are_refused(admin_api, admin_use
         assert client.post("/api/admin/jobs", {"kind": "results"}, format="json").status_code == status
     assert admin_api.post("/api/admin/jobs", {"kind": "teams"}, format="json").status_code == 400
     assert admin_api.get("/api/admin/jobs/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_metrics_show_the_jobs_waiting_and_the_last_ones_duration(admin_user, fast_hashing):
+    from brainstorm.tests.test_metrics import scrape, value
+
+    job = job_start(kind="team_import", by=admin_user, content=sheet(210), filename="teams.csv")
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(seconds=90))
+    waiting = scrape()
+    assert value(waiting, "brainstorm_jobs", status="queued") == 1
+    assert value(waiting, "brainstorm_job_oldest_queued_seconds") >= 90  # no worker took it: JobsWaiting
+
+    run_job.call(str(job.pk))
+
+    after = scrape()
+    assert (value(after, "brainstorm_jobs", status="queued"), value(after, "brainstorm_jobs", status="done")) == (0, 1)
+    assert value(after, "brainstorm_job_oldest_queued_seconds") == 0
+    assert value(after, "brainstorm_job_last_duration_seconds", kind="team_import") >= 90
