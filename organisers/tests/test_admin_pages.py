@@ -22,6 +22,9 @@ EMPTY_IN_DEMO = {
     "order",  # orders that wait: the demo places none
     "accessattempt",  # django-axes: sign-in lock-outs
     "accessfailurelog",
+    "broadcast",  # the stream shows the market until the director takes a scene
+    "job",  # background jobs: the demo starts none
+    "dbtaskresult",  # django-tasks' own record of them
 }
 
 
