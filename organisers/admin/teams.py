@@ -1,9 +1,10 @@
 """The admin of teams: the teams themselves (import, export, the logins sheet), their holdings and
 cash adjustments."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -22,8 +23,10 @@ from market.services import (
     participant_rename,
 )
 from organisers.admin.base import AuditedAdmin, ReadOnlyAdmin
+from organisers.admin.jobs import job_start_page
 from organisers.cells import event_time
 from organisers.imports import ParticipantImportResource, credentials_keep, credentials_pending, credentials_take
+from organisers.models import JobKind
 from organisers.resources import (
     LeaderboardResource,
     ParticipantExportResource,
@@ -119,11 +122,32 @@ class ParticipantAdmin(SpreadsheetAdminMixin, ImportMixin, ExportMixin, AuditedA
         return [ParticipantExportResource, LeaderboardResource]
 
     # Import: the teams of a spreadsheet (organisers/imports.py), previewed, then confirmed; the logins
-    # it set are a sheet to download once.
+    # it set are a sheet to download once. A confirmed file of more than IMPORT_JOB_ROWS rows goes
+    # to a worker (a password takes a while each, Argon2), and the organiser to its job's page.
     skip_admin_log = True  # the audit log records each import
 
     def get_import_resource_classes(self, request):
         return [ParticipantImportResource]
+
+    def process_dataset(self, dataset, form, request, **kwargs):
+        if len(dataset) <= settings.IMPORT_JOB_ROWS:
+            return super().process_dataset(dataset, form, request, **kwargs)
+        # The file as uploaded (the preview kept it in the tmp storage), for the worker to read.
+        storage = self.get_tmp_storage_class()(
+            name=form.cleaned_data["import_file_name"], read_mode="rb", **self.get_tmp_storage_class_kwargs()
+        )
+        return job_start_page(
+            request,
+            kind=JobKind.TEAM_IMPORT,
+            back=reverse("admin:market_participant_changelist"),
+            content=storage.read(),
+            filename=form.cleaned_data.get("original_file_name") or "",
+        )
+
+    def process_result(self, result, request):
+        if isinstance(result, HttpResponseRedirect):  # a job started (process_dataset): its page
+            return result
+        return super().process_result(result, request)
 
     def changelist_view(self, request, extra_context=None):
         token = credentials_pending(request.user)

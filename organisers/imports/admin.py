@@ -1,6 +1,8 @@
 """The admin's team import (django-import-export: upload, preview, confirm) runs the same import:
-the preview is a dry run of `import_sheet`."""
+the preview is a dry run of `import_sheet`; a confirmed file of more than IMPORT_JOB_ROWS rows runs
+as a job (organisers/admin/teams.py), and its preview says so."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from import_export import resources
 from import_export.fields import Field
@@ -71,4 +73,5 @@ class ParticipantImportResource(resources.Resource):
             result.append_row_result(outcome)
             result.increment_row_result_total(outcome)
         result.import_report = report
+        result.runs_as_job = dry_run and len(report.rows) > settings.IMPORT_JOB_ROWS
         return result
