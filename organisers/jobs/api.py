@@ -3,6 +3,7 @@ workbook), and a finished job's file: the results workbook, or an import's login
 
 from datetime import timedelta
 
+from django.db.models.functions import Length
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +29,8 @@ def job_data(job: Job) -> dict:
     """`{id, kind, status, progress, started_at, finished_at, result, error}` (SPEC §6) and what an
     organiser's page shows: the stage in words, who started it, where its file downloads."""
     download = None
-    if job.status == JobStatus.DONE and job.output:
+    has_file = job.file_bytes if hasattr(job, "file_bytes") else len(job.output)
+    if job.status == JobStatus.DONE and has_file:
         download = reverse("admin-job-download", args=[job.pk])
     return {
         "id": str(job.pk),
@@ -46,6 +48,11 @@ def job_data(job: Job) -> dict:
         "url": reverse("admin-job", args=[job.pk]),
         "download": download,
     }
+
+
+def _light(jobs):
+    """Jobs without their files (a page polling a finished workbook's job reads its size only)."""
+    return jobs.defer("content", "output").annotate(file_bytes=Length("output"))
 
 
 def accepted(job: Job) -> Response:
@@ -66,7 +73,7 @@ class JobsView(APIView):
     def get(self, request):
         """The 50 latest jobs, newest first: who started what, when, and how it ended."""
         jobs_recover()
-        jobs = Job.objects.select_related("started_by").defer("content", "output")[:50]
+        jobs = _light(Job.objects.select_related("started_by"))[:50]
         return Response({"results": [job_data(job) for job in jobs]})
 
     @extend_schema(request=JobStartSerializer, responses={202: OpenApiTypes.OBJECT}, tags=["admin"])
@@ -83,7 +90,7 @@ class JobView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["admin"])
     def get(self, request, pk):
         jobs_recover()
-        job = Job.objects.select_related("started_by").defer("content").filter(pk=pk).first()
+        job = _light(Job.objects.select_related("started_by")).filter(pk=pk).first()
         if job is None:
             raise NotFound("No job has this id.")
         return Response(job_data(job))

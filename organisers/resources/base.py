@@ -11,6 +11,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.module_loading import import_string
 from import_export import resources
 from import_export.results import Result, RowResult
@@ -266,6 +268,16 @@ class SpreadsheetAdminMixin:
             messages.error(request, f"Nothing was imported. {listed}{more}")
             return
         super().add_success_message(result, request)
+
+    def process_import(self, request, **kwargs):
+        # A second "Confirm import" (the back button, a double click): the upload was used and
+        # removed by the first. Said in words, nothing imported twice.
+        try:
+            return super().process_import(request, **kwargs)
+        except SpreadsheetRefused as refusal:
+            messages.error(request, f"Nothing was imported by this click: {refusal.detail} Was it confirmed already?")
+            opts = self.model._meta
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
 
     def add_data_read_fail_error_to_form(self, form, e):
         if isinstance(e, SpreadsheetRefused):

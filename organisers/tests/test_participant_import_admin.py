@@ -124,3 +124,16 @@ def test_the_logins_of_the_last_import_wait_on_the_team_list_until_downloaded(or
     link = re.search(r'href="([^"]+credentials/[^"]+)"[^>]*>Logins of your last import', page).group(1)
     assert organiser.get(link).status_code == 200
     assert "Logins of your last import" not in organiser.get("/admin/market/participant/").content.decode()
+
+
+def test_confirming_twice_imports_once_and_says_so(organiser):
+    response = preview(organiser, [["email", "team"], ["r@school.test", "Ravens"]])
+    confirm = response.context["confirm_form"].initial
+    organiser.post("/admin/market/participant/process_import/", confirm)
+
+    again = organiser.post("/admin/market/participant/process_import/", confirm, follow=True)  # the back button
+
+    assert again.status_code == 200
+    messages = [str(message) for message in again.context["messages"]]
+    assert any("Nothing was imported by this click" in message for message in messages), messages
+    assert Participant.objects.count() == 1
