@@ -25,8 +25,8 @@ from market.money import money
 STARTING_CASH = Decimal("100000.00")
 TABLES = (
     "users, companies, participants, holdings, transactions, price_history, trading_days, daily_values, "
-    "audit_log, cash_adjustments, idempotency_keys, scheduled_prices, news, authtoken_token, event_settings, "
-    "django_session, orders"
+    "audit_log, cash_adjustments, idempotency_keys, cues, news, authtoken_token, event_settings, django_session, "
+    "orders, jobs, django_tasks_database_dbtaskresult"
 )
 
 

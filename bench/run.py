@@ -1,7 +1,8 @@
 """`make bench`: the event-day load on the real server (Daphne, PostgreSQL, Redis on loopback), each
 scenario beside a baseline measured in the same run, and a table of figures against the targets.
 
-    .venv/bin/python -m bench.run [--only eventday,burst,sustained,orders,fanout,import,reads,servers,anatomy] [--quick]
+    .venv/bin/python -m bench.run [--quick]
+        [--only eventday,burst,sustained,orders,fanout,import,jobs,reads,servers,anatomy]
 
 Exits 1 when a target is missed. docs/performance.md explains the scenarios and the figures.
 """
