@@ -5,8 +5,9 @@ task handed over twice, or a job whose worker died and that is found again, neve
 """
 
 import logging
+import threading
 
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 from django_tasks import task
 
@@ -30,6 +31,9 @@ def run_job(job_id: str) -> str:
     if not claimed:
         return "not queued: nothing to do"
     job = Job.objects.select_related("started_by").get(pk=job_id)
+    alive = threading.Event()
+    beating = threading.Thread(target=_heartbeat, args=(job.pk, alive), name=f"job-{job.pk}-heartbeat", daemon=True)
+    beating.start()
     try:
         outcome = WORK[job.kind](job)
     except (ImportInvalid, SpreadsheetRefused) as refusal:
@@ -39,8 +43,27 @@ def run_job(job_id: str) -> str:
         logger.exception("job %s (%s) failed", job.pk, job.kind)
         _end(job, JobStatus.FAILED, error="Something went wrong on the server; nothing was kept. Start it again.")
         return "failed"
+    finally:
+        alive.set()
+        beating.join()
     _end(job, JobStatus.DONE, **outcome)
     return "done"
+
+
+HEARTBEAT_SECONDS = 10
+
+
+def _heartbeat(job_id, done: threading.Event) -> None:
+    """While the job works (a long write, a big workbook, between two progress steps), its row
+    says it is alive every few seconds: only a job whose worker died goes silent (jobs_recover)."""
+    try:
+        while not done.wait(HEARTBEAT_SECONDS):
+            try:
+                Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
+            except DatabaseError:  # SQLite busy with the job's own write: the next beat will do
+                logger.info("job %s heartbeat skipped", job_id, exc_info=True)
+    finally:
+        connections.close_all()  # this thread's own connection
 
 
 def _team_import(job: Job) -> dict:

@@ -195,3 +195,25 @@ def test_metrics_show_the_jobs_waiting_and_the_last_ones_duration(admin_user, fa
     assert (value(after, "brainstorm_jobs", status="queued"), value(after, "brainstorm_jobs", status="done")) == (0, 1)
     assert value(after, "brainstorm_job_oldest_queued_seconds") == 0
     assert value(after, "brainstorm_job_last_duration_seconds", kind="team_import") >= 90
+
+
+@pytest.mark.django_db(transaction=True)  # the heartbeat writes from its own thread and connection
+def test_a_long_job_keeps_saying_it_is_alive_between_its_steps(admin_user, monkeypatch):
+    import time
+
+    from organisers.jobs import tasks
+
+    beats = []
+
+    def slow(job):
+        first = Job.objects.get(pk=job.pk).heartbeat_at
+        time.sleep(0.5)  # a long write: no progress step, only the heartbeat
+        beats.append(Job.objects.get(pk=job.pk).heartbeat_at > first)
+        return {"result": {}, "output": b""}
+
+    monkeypatch.setattr(tasks, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setitem(tasks.WORK, "results", slow)
+    job = job_start(kind="results", by=admin_user)
+
+    assert run_job.call(str(job.pk)) == "done"
+    assert beats == [True]
