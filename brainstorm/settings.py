@@ -277,7 +277,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Two `status` fields with their own choices: each enum named for what it is.
-    "ENUM_NAME_OVERRIDES": {"MarketStatusEnum": ["open", "closed"], "OrderStatusEnum": "market.models.OrderStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "MarketStatusEnum": ["open", "closed"],
+        "OrderStatusEnum": "market.models.OrderStatus",
+        "JobStartKindEnum": ["results"],
+        "OrderKindEnum": "market.models.OrderKind",
+    },
 }
 
 # Sign-in: only failures count, per address and e-mail, and per address (accounts/throttles.py).

@@ -88,9 +88,13 @@ def test_a_new_team_signs_up_hears_the_bell_buys_and_sees_its_portfolio_live(con
     assert "No shares yet" in portfolio.locator("[data-role=holdings]").inner_text()
 
     page.get_by_role("link", name="Trade", exact=True).click()
+    live(page)  # the trade page's prices come with its snapshot: the total is worked out from them
     page.get_by_label("Company").select_option("ACME")
     page.get_by_label("Quantity (shares)").fill("12")
     summary = page.locator("[data-role=summary]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-role=summary] [data-role=total]').textContent === '120.00'"
+    )
     assert summary.locator("[data-role=total]").inner_text() == "120.00"
     assert summary.locator("[data-role=fee]").inner_text() == "0.00"
     assert summary.locator("[data-role=cash-after]").inner_text() == "99,880.00"

@@ -69,7 +69,7 @@ class JobStartSerializer(StrictSerializer):
 class JobsView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["admin"])
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["admin"], operation_id="admin_jobs_list")
     def get(self, request):
         """The 50 latest jobs, newest first: who started what, when, and how it ended."""
         jobs_recover()
@@ -87,7 +87,7 @@ class JobsView(APIView):
 class JobView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["admin"])
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["admin"], operation_id="admin_jobs_retrieve")
     def get(self, request, pk):
         jobs_recover()
         job = _light(Job.objects.select_related("started_by")).filter(pk=pk).first()
