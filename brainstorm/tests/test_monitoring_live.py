@@ -195,6 +195,7 @@ def test_the_dashboard_and_the_alerts_show_a_live_event(company, team, tmp_path)
             "SchedulerStopped",
             "LiveEventsLost",
             "DatabasePoolExhausted",
+            "JobsWaiting",
         }
         for name, rule in by_rule.items():
             assert (rule["health"], rule.get("lastError", "")) == ("ok", ""), name
