@@ -74,13 +74,18 @@ def ordered(cues: list[Cue]) -> list[dict]:
     return sorted(rows, key=lambda row: (row["day"], row["expected_at"] or far))
 
 
-def timeline(day: int | None = None) -> dict:
-    day = day or timeline_day()
-    undoable = (
+def undoable_cue() -> Cue | None:
+    """The price cue an undo would put back: the last fired one not undone yet."""
+    return (
         Cue.objects.filter(action=CueAction.PRICE, status=CueStatus.FIRED, undone_at__isnull=True)
         .order_by("-fired_at", "-position")
         .first()
     )
+
+
+def timeline(day: int | None = None) -> dict:
+    day = day or timeline_day()
+    undoable = undoable_cue()
     return {
         "run_sheet": sheet_data(),
         "day": day,

@@ -34,14 +34,6 @@ MAX_TEXT = 1_000
 MIN_CHANGE_PCT, MAX_CHANGE_PCT = Decimal("-99.99"), Decimal("1000")
 
 
-class Invalid(Exception):
-    """A cue that cannot be: `errors` maps each field to what is wrong with it."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items()))
-        self.errors = errors
-
-
 @dataclass
 class Proposed:
     """A cue as it would be written: read and checked field by field, its time not yet placed."""

@@ -489,15 +489,6 @@ def run_sheet_resume(*, by: User | None) -> RunSheet:
     return sheet
 
 
-def undoable_cue() -> Cue | None:
-    """The price cue an undo would put back: the last fired one not undone yet."""
-    return (
-        Cue.objects.filter(action=CueAction.PRICE, status=CueStatus.FIRED, undone_at__isnull=True)
-        .order_by("-fired_at", "-position")
-        .first()
-    )
-
-
 @transaction.atomic
 def price_cue_undo(*, by: User | None, expected=None) -> Cue:
     """Put back the price the last fired price cue changed (a cue undone earlier is passed over:
@@ -505,7 +496,7 @@ def price_cue_undo(*, by: User | None, expected=None) -> Cue:
     another is now the last: two organisers pressing Undo at once undo one cue, not two. Audited;
     the waiting orders it makes due fill."""
     run_sheet_lock()
-    cue = undoable_cue()
+    cue = live.undoable_cue()
     if cue is None:
         raise NothingToUndo("No fired price cue is left to undo.")
     if expected is not None and str(cue.pk) != str(expected):
